@@ -1,0 +1,177 @@
+"""Thin wrappers over the host: processes by PID, cgroups, mounts, links, iptables.
+
+Everything here acts only on objects named by the caller (a PID with its start time, a cgroup
+path, a mount point, a link name, a rule with a crossgate comment). Nothing matches by process
+name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+CGROUP_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup/systemd"))
+
+
+def run(argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, check=check)
+
+
+# -- processes ------------------------------------------------------------------------------
+
+
+def proc_start_time(pid: int) -> int | None:
+    """Start time (clock ticks since boot) of ``pid``, None if it does not exist or is a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
+
+
+def reap(pid: int) -> None:
+    """Collect ``pid`` if it is a child of this process (no zombie stays behind)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def alive(pid: int | None, start: int | None) -> bool:
+    if not pid:
+        return False
+    reap(pid)
+    now = proc_start_time(pid)
+    return now is not None and (start is None or now == start)
+
+
+def signal_pid(pid: int | None, start: int | None, sig: int) -> bool:
+    if alive(pid, start):
+        assert pid is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+            return True
+    return False
+
+
+def wait_dead(pid: int | None, start: int | None, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while alive(pid, start):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+# -- cgroups --------------------------------------------------------------------------------
+
+
+def cgroup_paths(name: str) -> list[Path]:
+    return [root / name for root in CGROUP_ROOTS if root.is_dir()]
+
+
+def cgroup_pids(path: Path) -> list[int]:
+    """All PIDs in ``path`` and its descendants."""
+    pids: list[int] = []
+    if not path.is_dir():
+        return pids
+    for dirpath, _dirs, files in os.walk(path):
+        if "cgroup.procs" in files:
+            with contextlib.suppress(OSError):
+                text = (Path(dirpath) / "cgroup.procs").read_text()
+                pids += [int(p) for p in text.split()]
+    return pids
+
+
+def cgroup_kill(path: Path) -> None:
+    """SIGKILL every process in a cgroup tree (cgroup.kill on v2, per PID on v1)."""
+    kill_file = path / "cgroup.kill"
+    if kill_file.exists():
+        with contextlib.suppress(OSError):
+            kill_file.write_text("1")
+            return
+    for pid in cgroup_pids(path):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def cgroup_remove(path: Path) -> None:
+    """rmdir a cgroup and its descendants, deepest first."""
+    if not path.is_dir():
+        return
+    for dirpath, _dirs, _files in sorted(os.walk(path), key=lambda e: -len(e[0])):
+        with contextlib.suppress(FileNotFoundError):
+            os.rmdir(dirpath)
+
+
+# -- mounts ---------------------------------------------------------------------------------
+
+
+def _unescape(field: str) -> str:
+    return field.encode().decode("unicode_escape") if "\\" in field else field
+
+
+def mounts_under(prefix: Path) -> list[str]:
+    """Mount points at or below ``prefix`` (deepest first)."""
+    base = str(prefix).rstrip("/")
+    found = []
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            point = _unescape(line.split()[4])
+            if point == base or point.startswith(base + "/"):
+                found.append(point)
+    return sorted(set(found), key=len, reverse=True)
+
+
+def unmount(point: str) -> None:
+    if run(["umount", point], check=False).returncode != 0:
+        run(["umount", "-l", point], check=False)
+
+
+# -- links ----------------------------------------------------------------------------------
+
+
+def link_exists(name: str) -> bool:
+    return Path(f"/sys/class/net/{name}").exists()
+
+
+def bridge_ports(bridge: str) -> list[str]:
+    d = Path(f"/sys/class/net/{bridge}/brif")
+    return sorted(p.name for p in d.iterdir()) if d.is_dir() else []
+
+
+def delete_link(name: str) -> None:
+    if link_exists(name):
+        run(["ip", "link", "delete", name], check=False)
+
+
+# -- iptables -------------------------------------------------------------------------------
+
+
+def rules_with_comment(listing: str, comment: str) -> list[list[str]]:
+    """From ``iptables -S`` output, the rules carrying ``--comment comment``, as
+    ``[CHAIN, match...]`` lists ready for ``iptables -D``."""
+    rules = []
+    for line in listing.splitlines():
+        words = line.replace('"', "").split()
+        if len(words) > 2 and words[0] == "-A":
+            for i, word in enumerate(words[:-1]):
+                if word == "--comment" and words[i + 1] == comment:
+                    rules.append(words[1:])
+                    break
+    return rules
+
+
+def iptables_rules_with_comment(comment: str) -> list[list[str]]:
+    """Rules in the filter table that carry ``comment``."""
+    return rules_with_comment(run(["iptables", "-S"], check=False).stdout, comment)
+
+
+def iptables_delete(rule: list[str]) -> None:
+    """Delete one rule given as ``[CHAIN, match...]``; ignore a rule that is already gone."""
+    run(["iptables", "-D", *rule], check=False)
