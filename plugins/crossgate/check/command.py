@@ -43,12 +43,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _project_name(path: Path) -> str:
+def _git(path: Path, *args: str) -> str:
     try:
-        url = subprocess.run(["git", "-C", str(path), "config", "--get", "remote.origin.url"],
-                             capture_output=True, text=True, timeout=10).stdout.strip()
+        return subprocess.run(["git", "-C", str(path), *args],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        url = ""
+        return ""
+
+
+def _project_name(path: Path) -> str:
+    """The repository's name: from its git remote when PATH is a checkout's top,
+    else the folder's name."""
+    top = _git(path, "rev-parse", "--show-toplevel")
+    url = ""
+    if top and Path(top).resolve() == path.resolve():
+        url = _git(path, "config", "--get", "remote.origin.url")
     if url:
         tail = url.rstrip("/").removesuffix(".git").replace(":", "/").split("/")
         if len(tail) >= 2 and tail[-1] and not tail[-1].startswith("."):

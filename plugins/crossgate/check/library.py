@@ -114,12 +114,24 @@ def _repo_files(root: Path) -> list[Path]:
             if p.is_file() and not SKIP_DIRS.intersection(p.relative_to(root).parts)]
 
 
+def _nested_repo(root: Path, path: Path) -> bool:
+    """True when `path` lies in another Zuul repository below `root` (a test fixture)."""
+    parent = path.parent
+    while parent != root and root in parent.parents:
+        if any((parent / e).exists() for e in CONFIG_ROOTS):
+            return True
+        parent = parent.parent
+    return False
+
+
 def _yml_files(repo: Repo) -> list[Finding]:
+    root = repo.root.resolve()
     return [Finding(relpath(p), 1, "yaml-extension",
                     f"{p.name} ends in .yml; the library uses .yaml only (Zuul reads only "
                     ".yaml files from zuul.d/)")
-            for p in sorted(_repo_files(repo.root))
-            if p.suffix == ".yml" and p.name not in YML_REQUIRED_BY_TOOL and p.exists()]
+            for p in sorted(_repo_files(root))
+            if p.suffix == ".yml" and p.name not in YML_REQUIRED_BY_TOOL and p.exists()
+            and not _nested_repo(root, p)]
 
 
 # --- roles -------------------------------------------------------------------
