@@ -145,10 +145,12 @@ def _check_job(index: Index, st: Stanza) -> list[Finding]:
                                "in any checked repository"))
     # playbooks
     for attr in PLAYBOOK_ATTRS:
-        for pb in names(conf.get(attr)):
+        value = unwrap(conf.get(attr))
+        for i, pb in enumerate(names(value)):
             path = st.repo.root / pb
+            line = st.key_line(attr, i) if isinstance(value, list) else st.key_line(attr)
             if not path.is_file():
-                out.append(Finding(where, st.key_line(attr), "missing-playbook",
+                out.append(Finding(where, line, "missing-playbook",
                                    f"job {st.name!r} {attr} playbook {pb!r} does not exist in "
                                    f"{st.repo.name} (Zuul takes the path as given, relative "
                                    "to the repository root)"))
@@ -330,9 +332,10 @@ def _role_names_in(data: Any) -> Iterator[tuple[str, int]]:
     elif isinstance(data, dict):
         line = getattr(data, "line", 0)
         if "roles" in data and ("hosts" in data or "import_playbook" not in data):
-            for role in as_list(data.get("roles")):
+            roles = data.get("roles")
+            for i, role in enumerate(as_list(roles)):
                 if isinstance(role, str):
-                    yield role, line
+                    yield role, roles.line_of(i) if hasattr(roles, "line_of") else line
                 elif isinstance(role, dict):
                     name = role.get("role", role.get("name"))
                     if isinstance(name, str):

@@ -69,8 +69,8 @@ class Stanza:
                 line = node.line_of(key) if hasattr(node, "line_of") else line
                 node = node[key]
             elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+                line = node.line_of(key) if hasattr(node, "line_of") else line
                 node = node[key]
-                line = getattr(node, "line", line)
             else:
                 break
         return line
@@ -187,7 +187,11 @@ class ZuulParser:
                             f"duplicate key {key[1] if key else ''!r} in one mapping; "
                             "each key may appear once")]
         except Exception as exc:  # yaml.MarkedYAMLError and friends
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            mark = getattr(exc, "problem_mark", None)
+            context_mark = getattr(exc, "context_mark", None)
+            if mark is None or (context_mark is not None
+                                and mark.line >= len(text.rstrip("\n").splitlines())):
+                mark = context_mark  # the problem is at the end: show where it began
             line = mark.line + 1 if mark is not None else 1
             problem = getattr(exc, "problem", None) or str(exc)
             context = getattr(exc, "context", None)
