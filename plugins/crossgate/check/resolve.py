@@ -358,7 +358,9 @@ def _check_playbook_roles(index: Index, st: Stanza, playbook: Path) -> list[Find
         return []  # the playbook's own syntax is ansible-lint's business
     search = [playbook.parent / "roles", *role_dirs(st.repo)]
     role_refs, chain_is_local = _inherited_roles(index, st)
-    external = [] if chain_is_local or index.self_contained else [f"the roles of the tenant's base job {index.base_job!r}"]
+    external = []
+    if not (chain_is_local or index.self_contained):
+        external.append(f"the roles of the tenant's base job {index.base_job!r}")
     for role in role_refs:
         if isinstance(role, dict) and "zuul" in role:
             target = index.repo_named(str(role["zuul"]))

@@ -65,10 +65,9 @@ class Stanza:
         """Line of a (nested) key of this stanza; the stanza's line if not found."""
         node, line = self.lines, self.line
         for key in path:
-            if isinstance(node, dict) and key in node:
-                line = node.line_of(key) if hasattr(node, "line_of") else line
-                node = node[key]
-            elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            in_dict = isinstance(node, dict) and key in node
+            in_list = isinstance(node, list) and isinstance(key, int) and key < len(node)
+            if in_dict or in_list:
                 line = node.line_of(key) if hasattr(node, "line_of") else line
                 node = node[key]
             else:
@@ -136,10 +135,10 @@ class _Connections:
 
     connections: dict[str, Any] = {}  # noqa: RUF012 - read-only, mirrors zuul's attribute
 
-    def getSource(self, name: str) -> Any:  # noqa: N802 - zuul's interface
+    def getSource(self, name: str) -> Any:
         raise Exception(f"connection {name!r} is not known to crossgate check")
 
-    getTrigger = getReporter = getSource  # noqa: N815
+    getTrigger = getReporter = getSource
 
 
 class ZuulParser:
