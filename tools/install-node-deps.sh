@@ -11,7 +11,8 @@ PACKAGES=(
     iproute2            # ip link/addr for bridges and veths
     iptables            # FORWARD rules scoped to a pool's bridge
     openssh-client      # ssh, ssh-keygen
-    procps              # ps/pgrep used by tests and diagnostics
+    procps              # ps, used in diagnostics
+    iputils-ping        # host-to-node checks in the e2e tests
     zstd                # image tarball compression
 )
 

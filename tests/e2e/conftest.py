@@ -1,0 +1,26 @@
+"""e2e tests start real nodes: they need root, systemd-nspawn and debootstrap on the host."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: starts real nodes on this machine (root only)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    missing = [t for t in ("systemd-nspawn", "debootstrap", "iptables") if not shutil.which(t)]
+    reason = ""
+    if os.geteuid() != 0:
+        reason = "needs root"
+    elif missing:
+        reason = f"needs {', '.join(missing)} (run tools/install-node-deps.sh)"
+    if not reason:
+        return
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=reason))
