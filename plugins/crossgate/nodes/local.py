@@ -326,8 +326,6 @@ class LocalPool(Provider):
         put("etc/hosts", network.hosts_file(entries, (state.host_address, "crossgate-host")))
         put("etc/resolv.conf", network.RESOLV_CONF)
         network_file = network.networkd_file(ns.mac, ns.address, prefix)
-        network_file = network_file.replace(f"MACAddress={ns.mac}\n", "Name=host0\n", 1)
-        network_file += f"\n[Link]\nMACAddress={ns.mac}\n"
         put("etc/systemd/network/10-crossgate.network", network_file)
         pub = (self.dir / "ssh/id_ed25519.pub").read_text()
         (root / "root/.ssh").mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -104,9 +104,13 @@ def hosts_file(entries: list[tuple[str, str]], host: tuple[str, str] | None) -> 
     return "\n".join(lines) + "\n"
 
 
-def networkd_file(mac: str, address: str, prefixlen: int) -> str:
+def networkd_file(mac: str, address: str, prefixlen: int, interface: str = "host0") -> str:
+    """systemd-networkd config of a node: fixed MAC and static address, no gateway, no DNS,
+    no IPv6 autoconfiguration (nodes talk IPv4 on the pool's bridge only)."""
     return (
         "[Match]\n"
+        f"Name={interface}\n"
+        "\n[Link]\n"
         f"MACAddress={mac}\n"
         "\n[Network]\n"
         f"Address={address}/{prefixlen}\n"

@@ -1,0 +1,348 @@
+"""Pure logic of crossgate.nodes: addressing, labels, state, parsing, CLI input errors."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+import pytest
+
+from crossgate.nodes import images, inventory, labels, network, state, system
+from crossgate.nodes.cli import main as nodes_main
+from crossgate.nodes.model import (
+    MAX_NODES,
+    InvalidInput,
+    Node,
+    NodeFailure,
+    NodeSpec,
+    parse_node_arg,
+    specs_for_count,
+    validate_specs,
+)
+
+# -- network -------------------------------------------------------------------------------
+
+
+def test_pool_net_is_stable_and_inside_the_supernet() -> None:
+    a = network.choose_pool_net("/var/lib/crossgate/pools", "default", set(), [])
+    b = network.choose_pool_net("/var/lib/crossgate/pools", "default", set(), [])
+    assert a == b
+    assert a.bridge == "cg-" + a.pool_id and len(a.bridge) <= 15
+    subnet = ipaddress.IPv4Network(a.subnet)
+    assert subnet.prefixlen == 24 and subnet.subnet_of(network.SUPERNET)
+    assert a.host_address == str(subnet.network_address + 1)
+
+
+def test_pool_net_differs_by_pool_and_state_root() -> None:
+    nets = {
+        network.choose_pool_net(root, pool, set(), [])
+        for root in ("/a", "/b")
+        for pool in ("default", "other")
+    }
+    assert len({n.bridge for n in nets}) == 4
+    assert len({n.subnet for n in nets}) == 4
+
+
+@pytest.mark.parametrize("taken", ["bridge", "subnet", "overlap"])
+def test_pool_net_skips_taken_bridges_and_subnets(taken: str) -> None:
+    first = network.candidate("/r", "p", 0)
+    links = {first.bridge} if taken == "bridge" else set()
+    subnets = {"bridge": [], "subnet": [first.subnet], "overlap": ["10.240.0.0/12"]}[taken]
+    if taken == "overlap":
+        with pytest.raises(RuntimeError, match="no free bridge/subnet for pool p"):
+            network.choose_pool_net("/r", "p", links, subnets)
+        return
+    chosen = network.choose_pool_net("/r", "p", links, subnets)
+    assert chosen == network.candidate("/r", "p", 1)
+
+
+@pytest.mark.parametrize(
+    ("index", "address", "mac"),
+    [
+        (0, "10.250.3.10", "02:ab:cd:ef:00:00"),
+        (1, "10.250.3.11", "02:ab:cd:ef:00:01"),
+        (31, "10.250.3.41", "02:ab:cd:ef:00:1f"),
+    ],
+)
+def test_node_address_and_mac(index: int, address: str, mac: str) -> None:
+    assert network.node_address("10.250.3.0/24", index) == address
+    assert network.node_mac("abcdef", index) == mac
+
+
+def test_node_index_out_of_range() -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        network.node_address("10.250.3.0/24", 250)
+
+
+def test_machine_and_veth_names_fit_interface_names() -> None:
+    machine = network.machine_name("abcdef", MAX_NODES - 1)
+    assert network.host_veth(machine) == "vb-" + machine
+    assert len(network.host_veth(machine)) <= 15
+
+
+def test_hosts_file_lists_host_and_nodes() -> None:
+    text = network.hosts_file([("a", "10.0.0.10"), ("b", "10.0.0.11")], ("10.0.0.1", "h"))
+    assert "127.0.0.1\tlocalhost" in text
+    assert text.endswith("10.0.0.1\th\n10.0.0.10\ta\n10.0.0.11\tb\n")
+
+
+def test_networkd_file_has_static_address_and_no_ipv6_autoconf() -> None:
+    text = network.networkd_file("02:00:00:00:00:01", "10.0.0.10", 24)
+    assert "Address=10.0.0.10/24" in text
+    assert "IPv6AcceptRA=no" in text and "LinkLocalAddressing=no" in text
+    assert "[Match]\nName=host0\n" in text and "MACAddress=02:00:00:00:00:01" in text
+    assert "\nGateway=" not in text and "\nDNS=" not in text
+
+
+# -- labels and specs ----------------------------------------------------------------------
+
+
+def test_labels_map_to_images() -> None:
+    assert labels.image_for_label("debian-bookworm") == "debian-bookworm"
+    assert labels.image_for_label("ubuntu-noble") == "debian-bookworm"
+    assert labels.image_for_label("x", {"x": "/srv/rootfs"}) == "/srv/rootfs"
+    for image in set(labels.LABELS.values()):
+        assert image in labels.RECIPES
+
+
+def test_unknown_label_names_the_choices() -> None:
+    with pytest.raises(InvalidInput) as info:
+        labels.image_for_label("centos-9")
+    assert "centos-9" in str(info.value) and "ubuntu-noble" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        ("web", NodeSpec("web", "debian-bookworm")),
+        ("db:ubuntu-jammy", NodeSpec("db", "ubuntu-jammy")),
+    ],
+)
+def test_parse_node_arg(text: str, spec: NodeSpec) -> None:
+    assert parse_node_arg(text, "debian-bookworm") == spec
+
+
+@pytest.mark.parametrize("name", ["", "Web", "1node", "a_b", "x" * 40, "node-"])
+def test_bad_node_names(name: str) -> None:
+    with pytest.raises(InvalidInput, match="--node"):
+        parse_node_arg(name, "debian-bookworm")
+
+
+def test_specs_for_count_and_limits() -> None:
+    assert [s.name for s in specs_for_count(3, "debian")] == ["node1", "node2", "node3"]
+    for bad in (0, -1, MAX_NODES + 1):
+        with pytest.raises(InvalidInput, match=f"--count: invalid value {bad}"):
+            specs_for_count(bad, "debian")
+
+
+def test_validate_specs_rejects_duplicates_and_unknown_labels() -> None:
+    with pytest.raises(InvalidInput, match="each node name once"):
+        validate_specs([NodeSpec("a"), NodeSpec("a")])
+    with pytest.raises(InvalidInput, match="'a:nope'"):
+        validate_specs([NodeSpec("a", "nope")], ["debian"])
+
+
+# -- state ---------------------------------------------------------------------------------
+
+
+def _state() -> state.PoolState:
+    s = state.PoolState("p", "abcdef", "cg-abcdef", "10.250.3.0/24", "10.250.3.1")
+    s.nodes["a"] = state.NodeState(
+        name="a",
+        index=0,
+        label="debian",
+        image="/img",
+        address="10.250.3.10",
+        mac="02:ab:cd:ef:00:00",
+        machine="cgabcdefn0",
+        dir="/d/a",
+        root="/d/a/root",
+        veth="vb-cgabcdefn0",
+        cgroups=["crossgate-abcdef-a"],
+        pid=123,
+        pid_start=456,
+        status="up",
+    )
+    return s
+
+
+def test_state_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "state.json"
+    state.save_state(path, _state())
+    assert state.load_state(path) == _state()
+    assert state.load_state(tmp_path / "missing.json") is None
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "state is not JSON"),
+        ('{"version": 99}', "unsupported state version: 99"),
+        ('{"version": 1, "pool": "p"}', "bad state fields"),
+    ],
+)
+def test_bad_state(text: str, message: str) -> None:
+    with pytest.raises(state.StateError, match=message):
+        state.parse_state(text)
+
+
+def test_state_json_keeps_what_cleanup_needs() -> None:
+    data = json.loads(_state().to_json())
+    node = data["nodes"]["a"]
+    for key in ("pid", "pid_start", "cgroups", "root", "veth", "mounted"):
+        assert key in node
+    assert data["bridge"] == "cg-abcdef"
+
+
+# -- apt sources and iptables --------------------------------------------------------------
+
+DEB822 = """\
+Types: deb
+URIs: http://mirror.example/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://mirror.example/debian-security
+Suites: bookworm-security
+Components: main
+
+Types: deb-src
+URIs: http://src.example/debian
+Suites: bookworm
+Components: main
+
+Enabled: no
+Types: deb
+URIs: http://off.example/debian
+Suites: bookworm
+Components: main
+"""
+
+
+def test_deb822_sources_and_mirror_choice() -> None:
+    sources = images.parse_deb822_sources(DEB822)
+    assert [s.uri for s in sources] == [
+        "http://mirror.example/debian",
+        "http://mirror.example/debian-security",
+    ]
+    assert images.pick_mirror(sources, "bookworm") == "http://mirror.example/debian"
+    assert images.pick_mirror([], "bookworm") == images.DEFAULT_MIRROR
+
+
+def test_one_line_sources() -> None:
+    text = (
+        "# comment\ndeb-src http://s/ bookworm main\n"
+        "deb [arch=amd64 signed-by=/k.gpg] http://m/debian bookworm main contrib\n"
+    )
+    (src,) = images.parse_sources_list(text)
+    assert src == images.AptSource("http://m/debian", ("bookworm",), ("main", "contrib"))
+
+
+def test_recipe_hash_changes_with_the_recipe() -> None:
+    base = labels.BOOKWORM
+    assert images.recipe_hash(base) == images.recipe_hash(base)
+    changed = labels.Recipe(**{**base.__dict__, "packages": (*base.packages, "vim")})
+    assert images.recipe_hash(changed) != images.recipe_hash(base)
+
+
+def test_rules_with_comment() -> None:
+    listing = (
+        "-P FORWARD ACCEPT\n"
+        '-A FORWARD -i cg-1 -o cg-1 -m comment --comment "crossgate:1" -j ACCEPT\n'
+        '-A INPUT -i cg-2 -m comment --comment "crossgate:2" -j ACCEPT\n'
+        "-A INPUT -i eth0 -j DROP\n"
+    )
+    assert system.rules_with_comment(listing, "crossgate:1") == [
+        [
+            "FORWARD",
+            "-i",
+            "cg-1",
+            "-o",
+            "cg-1",
+            "-m",
+            "comment",
+            "--comment",
+            "crossgate:1",
+            "-j",
+            "ACCEPT",
+        ]
+    ]
+
+
+# -- inventory -----------------------------------------------------------------------------
+
+
+def _inv() -> list[Node]:
+    return inventory.parse_inventory(
+        {
+            "nodes": [
+                {"name": "m1", "address": "192.0.2.10", "key": "/k", "labels": ["noble"]},
+                {
+                    "name": "m2",
+                    "address": "192.0.2.11",
+                    "key": "/k",
+                    "labels": "noble",
+                    "user": "zuul",
+                    "port": 2222,
+                },
+            ]
+        }
+    )
+
+
+def test_parse_inventory() -> None:
+    m1, m2 = _inv()
+    assert (m1.user, m1.port, m1.labels) == ("root", 22, ["noble"])
+    assert (m2.user, m2.port, m2.labels) == ("zuul", 2222, ["noble"])
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "a YAML file with a non-empty 'nodes' list"),
+        ({"nodes": [{"name": "a", "address": "x"}]}, "missing key"),
+        ({"nodes": [{"name": "a", "address": "x", "key": "k", "pw": 1}]}, "'pw'"),
+        ({"nodes": [{"name": "a", "address": "x", "key": "k"}] * 2}, "duplicate names"),
+    ],
+)
+def test_bad_inventory(data: object, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        inventory.parse_inventory(data)
+
+
+def test_assign_by_name_then_label() -> None:
+    nodes = inventory.assign(_inv(), [NodeSpec("m2", "m2"), NodeSpec("controller", "noble")])
+    assert [(n.name, n.address) for n in nodes] == [
+        ("m2", "192.0.2.11"),
+        ("controller", "192.0.2.10"),
+    ]
+    with pytest.raises(NodeFailure, match="no free machine for node c3 with label noble"):
+        inventory.assign(
+            _inv(), [NodeSpec("a", "noble"), NodeSpec("b", "noble"), NodeSpec("c3", "noble")]
+        )
+
+
+# -- CLI input errors (exit 2, nothing started) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--count", "0"], "--count: invalid value 0; allowed: an integer from 1 to 32"),
+        (["--count", "33"], "--count: invalid value 33"),
+        (["--node", "Bad"], "--node: invalid value 'Bad'"),
+        (["--node", "a:centos"], "--node: invalid value 'a:centos'; allowed: a known label"),
+        (["--count", "2", "--label", "nope"], "--label: invalid value 'nope'"),
+        (["--node", "a", "--count", "2"], "either --node or --count"),
+        (["--pool", "../x"], "--pool: invalid value '../x'"),
+        (["--provider", "inventory", "--node", "a"], "--inventory: invalid value None"),
+    ],
+)
+def test_cli_bad_input_exits_2(argv: list[str], message: str, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    code = nodes_main(["nodes", "up", "--state-dir", str(tmp_path), *argv])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
