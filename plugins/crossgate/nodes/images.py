@@ -229,6 +229,7 @@ def _build(recipe: Recipe, cache: Path, mirror: str | None, timeout: float) -> P
     debs = cache / "debs"
     debs.mkdir(parents=True, exist_ok=True)
     mirror = mirror or pick_mirror(host_apt_sources(), recipe.suite)
+    started = time.monotonic()
     argv = [
         "debootstrap",
         f"--variant={recipe.variant}",
@@ -260,7 +261,15 @@ def _build(recipe: Recipe, cache: Path, mirror: str | None, timeout: float) -> P
             )
         customise(rootfs, mirror, recipe)
         (work / "stamp.json").write_text(
-            json.dumps({"hash": digest, "recipe": asdict(recipe), "mirror": mirror}, indent=2)
+            json.dumps(
+                {
+                    "hash": digest,
+                    "recipe": asdict(recipe),
+                    "mirror": mirror,
+                    "build_seconds": round(time.monotonic() - started, 1),
+                },
+                indent=2,
+            )
         )
         final = parent / digest
         if final.exists():

@@ -306,6 +306,24 @@ class LocalPool(Provider):
         # accept it, and host<->node traffic, whatever the chains' policies are.
         for rule in state.iptables:
             system.run(["iptables", "-I", *rule])
+        # The host knows each node's fixed MAC: no ARP round (and no 1 s ARP retry while a
+        # node's address is not configured yet) before the first SSH probe. The entries go
+        # away with the bridge.
+        for ns in state.nodes.values():
+            system.run(
+                [
+                    "ip",
+                    "neigh",
+                    "replace",
+                    ns.address,
+                    "lladdr",
+                    ns.mac,
+                    "dev",
+                    br,
+                    "nud",
+                    "permanent",
+                ]
+            )
 
     def _write_node_files(self, state: PoolState, ns: NodeState) -> None:
         root = Path(ns.root)
@@ -402,7 +420,7 @@ class LocalPool(Provider):
 
         node = self._nodes(state)[ns.index]
         try:
-            wait_for_ssh(node, self.boot_timeout, str(log), check=check)
+            ns.boot_seconds = wait_for_ssh(node, self.boot_timeout, str(log), check=check)
         except WaitTimeout as exc:
             ns.status = "failed"
             raise WaitTimeout(f"{exc}\n{_tail(log)}", node=ns.name, log=log) from None

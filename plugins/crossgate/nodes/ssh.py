@@ -64,6 +64,7 @@ def wait_for_ssh(
     log_hint: str,
     check: Callable[[], None] | None = None,
     interval: float = 0.05,
+    probe_timeout: float = 0.25,
 ) -> float:
     """Wait until ``node`` accepts an SSH login; return the seconds waited.
 
@@ -84,7 +85,7 @@ def wait_for_ssh(
                 f"{node.address}:{node.port}; last state: {last}; log: {log_hint}",
                 node=node.name,
             )
-        last = probe_banner(node.address, node.port, min(1.0, remaining))
+        last = probe_banner(node.address, node.port, min(probe_timeout, remaining))
         if last == "ok":
             ok, why = try_login(node, max(1.0, deadline - time.monotonic()))
             if ok:

@@ -32,6 +32,7 @@ class NodeState:
     pid: int | None = None
     pid_start: int | None = None
     status: str = "new"  # new -> starting -> up | failed
+    boot_seconds: float | None = None  # from launching nspawn to the first SSH login
 
 
 @dataclass
