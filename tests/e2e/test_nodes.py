@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -24,6 +25,8 @@ from crossgate.nodes import (
     WaitTimeout,
     system,
 )
+from crossgate.nodes.images import ImageError, cached_image, ensure_image, recipe_hash
+from crossgate.nodes.labels import Recipe
 from crossgate.nodes.local import CGROUP_PREFIX
 from crossgate.nodes.state import PoolState, load_state
 
@@ -405,3 +408,35 @@ def test_cli_up_list_down(state_root: Path) -> None:
     bad = run("up", "--node", "x:windows-11")
     assert bad.returncode == 2
     assert "--node: invalid value 'x:windows-11'; allowed: a known label:" in bad.stderr
+
+
+def test_a_failed_image_build_leaves_no_half_built_image(tmp_path: Path) -> None:
+    recipe = Recipe(
+        name="cg-test-broken",
+        suite="bookworm",
+        variant="minbase",
+        packages=("crossgate-no-such-package",),
+    )
+    cache = tmp_path / "images"
+    with pytest.raises(ImageError) as info:
+        ensure_image(recipe.name, cache, timeout=300, recipes={recipe.name: recipe})
+    message = str(info.value)
+    assert "debootstrap of image cg-test-broken failed" in message
+    assert f"log: {cache}/cg-test-broken/build-" in message
+    assert isinstance(info.value, NodeFailure)
+    assert [p.name for p in (cache / recipe.name).iterdir()] == [f"build-{recipe_hash(recipe)}.log"]
+    assert cached_image(recipe, cache) is None
+
+
+def test_image_builds_wait_for_the_lock_with_a_timeout(tmp_path: Path) -> None:
+    recipe = Recipe(name="cg-test-locked", suite="bookworm", variant="minbase", packages=())
+    cache = tmp_path / "images"
+    cache.mkdir()
+    with (cache / "cg-test-locked.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(WaitTimeout) as info:
+            ensure_image(recipe.name, cache, timeout=1, recipes={recipe.name: recipe})
+    assert f"waiting for the lock {cache}/cg-test-locked.lock (build of image cg-test-locked)" in (
+        str(info.value)
+    )
+    assert not (cache / recipe.name).exists()

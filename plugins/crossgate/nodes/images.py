@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .labels import RECIPES, Recipe
-from .model import NodeFailure, NodesError, WaitTimeout
+from .model import NodeFailure, WaitTimeout
 
 DEFAULT_CACHE = Path("/var/cache/crossgate/images")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -55,7 +55,7 @@ MASKED_UNITS = (
 )
 
 
-class ImageError(NodesError):
+class ImageError(NodeFailure):
     """An image could not be built."""
 
 

@@ -249,12 +249,15 @@ class LocalPool(Provider):
         return subnets
 
     def _plan(self, specs: list[NodeSpec], images: dict[str, str]) -> PoolState:
-        net = network.choose_pool_net(
-            str(self.state_root.resolve()),
-            self.name,
-            network.host_links(),
-            network.host_subnets() + self._other_pools_subnets(),
-        )
+        try:
+            net = network.choose_pool_net(
+                str(self.state_root.resolve()),
+                self.name,
+                network.host_links(),
+                network.host_subnets() + self._other_pools_subnets(),
+            )
+        except RuntimeError as exc:
+            raise NodeFailure(f"pool {self.name}: {exc}") from None
         state = PoolState(self.name, net.pool_id, net.bridge, net.subnet, net.host_address)
         for index, spec in enumerate(specs):
             machine = network.machine_name(net.pool_id, index)
