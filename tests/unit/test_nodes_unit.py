@@ -69,6 +69,12 @@ def test_node_address_and_mac(index: int, address: str, mac: str) -> None:
     assert network.node_mac("abcdef", index) == mac
 
 
+def test_bridge_mac_is_outside_the_node_range() -> None:
+    assert network.bridge_mac("abcdef") == "02:ab:cd:ef:ff:ff"
+    macs = {network.node_mac("abcdef", i) for i in range(MAX_NODES)}
+    assert network.bridge_mac("abcdef") not in macs
+
+
 def test_node_index_out_of_range() -> None:
     with pytest.raises(ValueError, match="out of range"):
         network.node_address("10.250.3.0/24", 250)

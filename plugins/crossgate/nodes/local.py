@@ -300,7 +300,8 @@ class LocalPool(Provider):
         ]
         self._save(state)
         prefix = network.PoolNet(state.pool_id, br, state.subnet, state.host_address).prefixlen
-        system.run(["ip", "link", "add", "name", br, "type", "bridge"])
+        mac = network.bridge_mac(state.pool_id)
+        system.run(["ip", "link", "add", "name", br, "address", mac, "type", "bridge"])
         with contextlib.suppress(OSError):
             Path(f"/proc/sys/net/ipv6/conf/{br}/disable_ipv6").write_text("1")
         system.run(["ip", "addr", "add", f"{state.host_address}/{prefix}", "dev", br])

@@ -80,6 +80,12 @@ def node_mac(pool_id: str, index: int) -> str:
     return ":".join(f"{o:02x}" for o in octets)
 
 
+def bridge_mac(pool_id: str) -> str:
+    """The bridge's own fixed MAC, outside the node range. A bridge without a set address takes
+    its ports' lowest MAC, and every change of it flushes the host's neighbour entries."""
+    return node_mac(pool_id, 0xFFFF)
+
+
 def machine_name(pool_id: str, index: int) -> str:
     """nspawn machine name; the host side of the veth is ``vb-<machine name>`` (≤ 15 chars)."""
     return f"cg{pool_id}n{index}"

@@ -63,8 +63,8 @@ def wait_for_ssh(
     timeout: float,
     log_hint: str,
     check: Callable[[], None] | None = None,
-    interval: float = 0.05,
-    probe_timeout: float = 0.25,
+    interval: float = 0.02,
+    probe_timeout: float = 0.1,
 ) -> float:
     """Wait until ``node`` accepts an SSH login; return the seconds waited.
 
