@@ -273,7 +273,12 @@ def _build(recipe: Recipe, cache: Path, mirror: str | None, timeout: float) -> P
         )
         final = parent / digest
         if final.exists():
-            shutil.rmtree(final)
+            # An incomplete or damaged earlier build of the same recipe. Nodes may still run on
+            # it (as their overlay lower layer): move it aside instead of deleting it then.
+            if lower_in_use(final):
+                final.rename(parent / f".old-{digest}-{os.getpid()}-{int(time.time())}")
+            else:
+                shutil.rmtree(final)
         work.rename(final)
         return final / "rootfs"
     except BaseException:
@@ -302,6 +307,23 @@ def customise(rootfs: Path, mirror: str, recipe: Recipe) -> None:
     )
     for deb in (rootfs / "var/cache/apt/archives").glob("*.deb"):
         deb.unlink()
+
+
+def lower_in_use(path: Path) -> bool:
+    """True when an overlay mount of this host uses a directory below ``path`` as lower layer."""
+    prefix = str(path).rstrip("/") + "/"
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return True
+    for line in lines:
+        if " - overlay " not in line:
+            continue
+        for opt in line.rsplit(" ", 1)[-1].split(","):
+            lowers = opt[len("lowerdir=") :].split(":") if opt.startswith("lowerdir=") else []
+            if any((d.rstrip("/") + "/").startswith(prefix) for d in lowers):
+                return True
+    return False
 
 
 def _tail(path: Path, lines: int = 15) -> str:
