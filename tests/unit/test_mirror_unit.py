@@ -227,6 +227,9 @@ def test_urls() -> None:
         ("/apt/%2e%2e/.state/x", False),
         ("/etc/passwd", False),
         ("/apt/../.state", False),
+        ("/apt/./Packages", True),
+        ("/apt/../wheels/x.whl", True),
+        ("/wheels/../../etc/passwd", False),
     ],
 )
 def test_allowed_path(path: str, ok: bool) -> None:

@@ -12,6 +12,7 @@ import argparse
 import functools
 import http.server
 import ipaddress
+import posixpath
 import signal
 import socket
 import sys
@@ -23,7 +24,7 @@ SERVED = ("apt", "wheels")
 def allowed_path(url_path: str) -> bool:
     """True for ``/``, and for paths under a served folder without dot components."""
     path = urllib.parse.unquote(urllib.parse.urlsplit(url_path).path)
-    parts = [p for p in path.split("/") if p]
+    parts = [p for p in posixpath.normpath("/" + path).split("/") if p]
     if not parts:
         return True
     if parts[0] not in SERVED:
