@@ -10,7 +10,8 @@ from . import __version__
 from .check import command as check_command
 
 # Subcommands that live in their own packages; each module offers add_parser().
-OPTIONAL_COMMANDS = ("crossgate.nodes.cli", "crossgate.runner.cli", "crossgate.report.cli")
+OPTIONAL_COMMANDS = ("crossgate.nodes.cli", "crossgate.runner.cli", "crossgate.mirror.cli",
+                     "crossgate.report.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

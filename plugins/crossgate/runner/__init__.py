@@ -1,0 +1,1 @@
+"""`crossgate run`: run a Zuul job on local (or listed) nodes with Zuul's semantics."""

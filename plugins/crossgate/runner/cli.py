@@ -1,0 +1,148 @@
+"""`crossgate run JOB`: run a Zuul job locally, the way a Zuul executor would."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crossgate.check.zuulconfig import NotAZuulRepo, Repo, ZuulParser, load_repo
+
+from . import inventory as inv
+from .execute import Executor, RunOptions
+from .freeze import FreezeError, freeze
+from .projects import Project
+
+BASE_REPO = Path(__file__).resolve().parent / "base"
+EXIT_SUCCESS, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "run", help="run a Zuul job on local nodes",
+        description="Freeze JOB as Zuul does (parents, variants, vars precedence), start its "
+                    "nodeset on local nodes (or machines listed in an inventory), run its "
+                    "playbooks in Zuul's order with Zuul's variables, and report the result. "
+                    "Exit 0 on SUCCESS, 1 on any other result, 2 on bad input.")
+    p.add_argument("job", help="the job to run")
+    p.add_argument("--path", default=".", help="the project under test (default: .)")
+    p.add_argument("--name", help="its project name (default: from its folder)")
+    p.add_argument("--project", action="append", default=[], metavar="NAME=PATH",
+                   help="another project (required-projects, roles, jobs); NAME may start "
+                        "with a host name, e.g. opendev.org/zuul/zuul-jobs")
+    p.add_argument("--extra-config-path", action="append", default=[], metavar="PATH",
+                   help="also load this config path of the project under test "
+                        "(like a tenant's extra-config-paths, e.g. zuul-tests.d)")
+    p.add_argument("--branch", help="branch for variant matching (default: the checkout's)")
+    p.add_argument("--provider", choices=("local", "inventory"), default="local")
+    p.add_argument("--inventory", type=Path, help="YAML inventory for --provider inventory")
+    p.add_argument("--pool", help="node pool name (default: one per build)")
+    p.add_argument("-e", "--extra-var", action="append", default=[], metavar="VAR=VALUE",
+                   help="an extra variable, above everything (value parsed as YAML); "
+                        "@FILE reads a YAML file")
+    p.add_argument("--build-root", type=Path, default=Path("build/runs"),
+                   help="where build directories go (default: build/runs)")
+    p.add_argument("--base-job", default="base",
+                   help="the tenant's base job name; crossgate's built-in base replaces it")
+    p.add_argument("-v", "--verbose", action="store_true", help="ansible-playbook -vvv")
+    p.set_defaults(func=run)
+
+
+def parse_extra_vars(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        if item.startswith("@"):
+            data = yaml.safe_load(Path(item[1:]).read_text())
+            if not isinstance(data, dict):
+                raise ValueError(f"-e {item}: the file must hold a mapping of variables")
+            out.update(data)
+            continue
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise ValueError(f"-e {item!r}: expected VAR=VALUE with VAR a variable name "
+                             "(letters, digits, _), or @FILE")
+        out[name] = yaml.safe_load(value) if value else ""
+    return out
+
+
+def _usage(msg: str) -> int:
+    print(f"crossgate run: {msg}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        extra_vars = parse_extra_vars(args.extra_var)
+    except (ValueError, OSError, yaml.YAMLError) as exc:
+        return _usage(str(exc))
+    if args.provider == "inventory" and not args.inventory:
+        return _usage("--provider inventory needs --inventory FILE")
+    root = Path(args.path).resolve()
+    project = Project.parse(args.name or root.name, root)
+    projects = [project]
+    for item in args.project:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path or not Path(path).is_dir():
+            return _usage(f"--project {item!r}: expected NAME=PATH with PATH a folder")
+        projects.append(Project.parse(name, Path(path).resolve()))
+    parser = ZuulParser()
+    repos: list[Repo] = []
+    for i, p in enumerate(projects):
+        try:
+            repo, findings = load_repo(parser, p.name, p.root,
+                                       args.extra_config_path if i == 0 else [])
+        except NotAZuulRepo:
+            repo, findings = Repo(p.name, p.root), []
+        errors = [f for f in findings if f.severity == "error"
+                  and f.rule in ("yaml-syntax", "zuul-syntax", "unknown-key")]
+        if errors:
+            for f in errors:
+                print(f.text(), file=sys.stderr)
+            return _usage(f"the Zuul config of {p.name} has errors; fix them first "
+                          "(crossgate check shows them all)")
+        repos.append(repo)
+    base_repo, _ = load_repo(parser, "crossgate/builtin-base", BASE_REPO)
+    jobs: dict[str, list[Any]] = {}
+    nodesets: dict[str, Any] = {}
+    for repo in repos:
+        for st in repo.stanzas:
+            if st.kind == "job":
+                jobs.setdefault(st.name, []).append(st)
+            elif st.kind == "nodeset":
+                nodesets.setdefault(st.name, st.conf)
+    if args.job not in jobs:
+        close = sorted(n for n in jobs if args.job.split("-")[0] in n)[:8]
+        return _usage(f"job {args.job!r} is not defined in "
+                      f"{', '.join(p.name for p in projects)}"
+                      + (f"; similar: {', '.join(close)}" if close else ""))
+    branch = args.branch or project.branch()
+    try:
+        frozen = freeze(jobs, args.job, branch, args.base_job, base_repo)
+        nodeset = inv.nodeset_from(frozen.nodeset, nodesets)
+    except (FreezeError, inv.NodesetError) as exc:
+        return _usage(str(exc))
+    if frozen.abstract:
+        return _usage(f"job {args.job!r} is abstract; run a job that inherits from it")
+    if not frozen.run:
+        return _usage(f"job {args.job!r} has no run playbook (Zuul refuses such a job)")
+    projects.append(Project(base_repo.name, base_repo.root))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    build_dir = (args.build_root / f"{stamp}-{args.job}").resolve()
+    pool_name = args.pool or f"run-{build_dir.name[-24:]}".replace("_", "-")
+
+    def provider_factory(attempt: int) -> Any:
+        from crossgate.nodes import open_pool
+        if args.provider == "inventory":
+            return open_pool("inventory", pool_name, inventory=args.inventory)
+        return open_pool("local", pool_name)
+
+    executor = Executor(frozen, nodeset, projects, project, provider_factory, build_dir,
+                        RunOptions(extra_vars=extra_vars, verbose=args.verbose))
+    build = executor.execute()
+    print(f"crossgate run: {args.job}: {build.result}; console log "
+          f"{build_dir / 'work' / 'logs' / 'job-output.txt'}; build {build_dir}")
+    return EXIT_SUCCESS if build.result == "SUCCESS" else EXIT_FAILED

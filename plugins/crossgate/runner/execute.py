@@ -1,0 +1,578 @@
+"""Run a frozen job: nodes, inventory, playbooks in Zuul's order, result.
+
+Follows zuul.executor.server.AnsibleJob.runPlaybooks:
+
+- pre-run playbooks in order; the job timeout (or pre-timeout) counts from the
+  start of pre-run. A failing or unreachable pre-run makes the build retry on
+  fresh nodes, up to `attempts` (then RETRY_LIMIT), unless zuul_return said
+  `retry: false` (then FAILURE).
+- run playbooks until one fails (FAILURE); the rest of the job timeout applies
+  (TIMED_OUT when it runs out).
+- post-run playbooks always run (also after a timeout), each with the full
+  post-timeout, with zuul_success telling them how the job went; a failing one
+  makes the result POST_FAILURE unless the run phase timed out or pre-run failed.
+  Post playbooks of a parent whose pre-run never ran are skipped.
+- cleanup playbooks last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from . import inventory as inv
+from .freeze import FrozenJob, Playbook
+from .projects import Project, find_project
+
+PLUGINS = Path(__file__).resolve().parent.parent.parent  # the plugins/ folder
+RESULTS = ("SUCCESS", "FAILURE", "POST_FAILURE", "TIMED_OUT", "RETRY_LIMIT", "NODE_FAILURE",
+           "ERROR")
+RC_UNREACHABLE = 4  # ansible-playbook's exit code when a host was unreachable
+
+
+@dataclass
+class PlaybookRun:
+    phase: str
+    path: str
+    project: str
+    rc: int | None
+    status: str           # ok, failed, timed_out, unreachable, skipped
+    start: float
+    end: float
+    attempt: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class BuildResult:
+    result: str
+    job: str
+    build_dir: Path
+    attempts: int
+    playbooks: list[PlaybookRun] = field(default_factory=list)
+    return_data: dict[str, Any] = field(default_factory=dict)
+    error_detail: str | None = None
+    start: float = 0.0
+    end: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "result": self.result, "job": self.job, "build_dir": str(self.build_dir),
+            "attempts": self.attempts, "error_detail": self.error_detail,
+            "start": self.start, "end": self.end, "duration": round(self.end - self.start, 3),
+            "playbooks": [p.to_dict() for p in self.playbooks],
+            "artifacts": self.return_data.get("zuul", {}).get("artifacts", []),
+            "warnings": self.return_data.get("zuul", {}).get("warnings", []),
+            "data": self.return_data,
+        }
+
+
+class Console:
+    """Progress to the terminal and the build's console log, with timestamps."""
+
+    def __init__(self, path: Path, quiet: bool = False) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
+        self._stream: IO[str] | None = None if quiet else sys.stdout
+
+    def line(self, text: str) -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        for ln in text.rstrip("\n").split("\n"):
+            out = f"{stamp} | {ln}\n"
+            self._file.write(out)
+            if self._stream is not None:
+                self._stream.write(out)
+        self._file.flush()
+        if self._stream is not None:
+            self._stream.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass
+class RunOptions:
+    extra_vars: dict[str, Any] = field(default_factory=dict)
+    pipeline: str = "local"
+    tenant: str = "local"
+    verbose: bool = False
+    quiet: bool = False
+
+
+class NodeProvider:
+    """What the executor needs from a node pool (crossgate.nodes providers fit)."""
+
+    def up(self, specs: list[Any]) -> list[Any]: ...  # pragma: no cover
+    def down(self) -> None: ...  # pragma: no cover
+
+
+def archive_project(project: Project, dest: Path) -> None:
+    """A tar of the project's tree as it is (tracked and untracked, not ignored
+    files, plus .git), for the nodes' ~/src."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    files: list[str] | None = None
+    listing = project.git("ls-files", "-co", "--exclude-standard")
+    if listing:
+        files = [f for f in listing.splitlines() if (project.root / f).exists()]
+    with tarfile.open(dest, "w") as tar:
+        if files is None:
+            skip = {".tox", ".venv", "build", "__pycache__", "node_modules"}
+            for child in sorted(project.root.iterdir()):
+                if child.name not in skip:
+                    tar.add(child, arcname=child.name)
+        else:
+            for f in files:
+                tar.add(project.root / f, arcname=f, recursive=False)
+            if (project.root / ".git").exists():
+                tar.add(project.root / ".git", arcname=".git")
+
+
+class Executor:
+    def __init__(self, job: FrozenJob, nodeset: inv.Nodeset, projects: list[Project],
+                 project: Project, provider_factory: Callable[[int], Any], build_dir: Path,
+                 options: RunOptions | None = None) -> None:
+        self.job = job
+        self.nodeset = nodeset
+        self.projects = projects
+        self.project = project
+        self.provider_factory = provider_factory
+        self.build_dir = build_dir
+        self.options = options or RunOptions()
+        self.build_uuid = uuid.uuid4().hex
+        self.work = build_dir / "work"
+        self.log_root = self.work / "logs"
+        self.ansible_dir = build_dir / "ansible"
+        # SSH control sockets need a short path (108 bytes for a Unix socket).
+        self.control_dir = Path("/tmp") / f"cg-cp-{self.build_uuid[:10]}"
+        self.console = Console(self.log_root / "job-output.txt", quiet=self.options.quiet)
+
+    # --- variables -----------------------------------------------------------
+
+    def required(self) -> list[Project]:
+        out = [self.project]
+        for name in self.job.required_projects:
+            found = find_project(self.projects, name)
+            if found is None:
+                raise RunError(
+                    f"job {self.job.name!r} requires project {name!r}; supply its checkout "
+                    f"with --project {name}=PATH")
+            if found not in out:
+                out.append(found)
+        return out
+
+    def zuul_vars(self, attempt: int, playbook_context: dict[str, Any]) -> dict[str, Any]:
+        branch = self.project.branch()
+        projects = {}
+        required_names = {find_project(self.projects, n).canonical_name  # type: ignore[union-attr]
+                          for n in self.job.required_projects}
+        for p in self.required():
+            d = p.zuul_dict()
+            d.update(required=p.canonical_name in required_names, checkout=p.branch(),
+                     checkout_description="local checkout", commit=p.commit())
+            projects[p.canonical_name] = d
+        item = {"project": self.project.zuul_dict(), "branch": branch,
+                "ref": f"refs/heads/{branch}", "newrev": self.project.commit(),
+                "oldrev": None}
+        return {
+            "ansible_version": self.job.ansible_version or "11",
+            "attempts": attempt, "max_attempts": self.job.attempts,
+            "branch": branch, "build": self.build_uuid, "buildset": uuid.uuid4().hex,
+            "build_refs": [item], "buildset_refs": [item], "child_jobs": [],
+            "event_id": None, "executor": {
+                "hostname": os.uname().nodename, "src_root": str(self.work / "src"),
+                "log_root": str(self.log_root), "work_root": str(self.work),
+                "result_data_file": str(self.work / "results.json"),
+                "inventory_file": str(self.ansible_dir / "inventory.yaml")},
+            "include_vars": [], "items": [item], "job": self.job.name,
+            "jobtags": [], "newrev": self.project.commit(), "oldrev": None,
+            "pipeline": self.options.pipeline, "playbook_context": playbook_context,
+            "post_review": False, "post_timeout": self.job.post_timeout,
+            "project": self.project.zuul_dict(), "projects": projects,
+            "ref": f"refs/heads/{branch}", "resources": {}, "tenant": self.options.tenant,
+            "timeout": self.job.timeout, "voting": self.job.voting,
+        }
+
+    def write_inventory(self, nodes: dict[str, Any], unreachable: list[str]) -> None:
+        names = self.nodeset.node_names
+        host_vars_in = {n: dict(self.job.host_vars.get(n, {})) for n in names}
+        base: dict[str, dict[str, Any]] = {}
+        for host in self.nodeset.hosts:
+            for name in host.names:
+                node = nodes[name]
+                base[name] = {
+                    "ansible_host": node.address, "ansible_user": node.user,
+                    "ansible_port": getattr(node, "port", 22),
+                    "ansible_ssh_private_key_file": node.key_path,
+                    "ansible_python_interpreter": "auto",
+                    "nodepool": inv.nodepool_vars(host.label, node.address,
+                                                  getattr(node, "provider", "local"),
+                                                  f"{getattr(node, 'provider', 'local')}-{name}"),
+                }
+                base[name]["zuul_node"] = dict(base[name]["nodepool"], uuid=None, reuse=False)
+                host_vars_in[name].update(base[name])
+        squashed = inv.squash_variables([*names, "localhost"], self.nodeset.groups,
+                                        host_vars_in, self.job.vars, self.job.group_vars,
+                                        self.job.extra_vars)
+        all_vars = squashed.pop("localhost")
+        data = inv.make_inventory(squashed, self.nodeset.groups, all_vars, unreachable)
+        self.ansible_dir.mkdir(parents=True, exist_ok=True)
+        (self.ansible_dir / "inventory.yaml").write_text(
+            yaml.safe_dump(data, default_flow_style=False, sort_keys=True))
+
+    def role_paths(self, pb: Playbook) -> list[str]:
+        paths: list[str] = []
+        for source in pb.roles:
+            project = find_project(self.projects, source.project)
+            if project is None and source.project == pb.repo.name:
+                project = Project(pb.repo.name, pb.repo.root)
+            if project is None:
+                if source.implicit:
+                    continue
+                raise RunError(
+                    f"playbook {pb.path} of job {self.job.name!r} takes roles from "
+                    f"{source.project!r}; supply its checkout with --project "
+                    f"{source.project}=PATH")
+            if (project.root / "roles").is_dir():
+                paths.append(str(project.root / "roles"))
+            elif (project.root / "tasks").is_dir():
+                link_dir = self.ansible_dir / "role-links" / project.short_name
+                link_dir.mkdir(parents=True, exist_ok=True)
+                link = link_dir / project.short_name
+                if not link.exists():
+                    link.symlink_to(project.root.resolve())
+                paths.append(str(link_dir))
+        return paths
+
+    def write_config(self, pb: Playbook, index: int) -> Path:
+        cfg = self.ansible_dir / f"ansible-{pb.phase}-{index}.cfg"
+        fact_cache = self.ansible_dir / "fact-cache"
+        lines = [
+            "[defaults]",
+            f"inventory = {self.ansible_dir / 'inventory.yaml'}",
+            f"roles_path = {':'.join(self.role_paths(pb))}",
+            f"action_plugins = {PLUGINS / 'action'}",
+            f"library = {PLUGINS / 'modules'}",
+            f"module_utils = {PLUGINS / 'module_utils'}",
+            f"filter_plugins = {PLUGINS / 'filter'}",
+            f"local_tmp = {self.ansible_dir / 'tmp'}",
+            "retry_files_enabled = False",
+            "host_key_checking = False",
+            "gathering = smart",
+            "fact_caching = jsonfile",
+            f"fact_caching_connection = {fact_cache}",
+            "interpreter_python = auto_silent",
+            "timeout = 30",
+            "forks = 10",
+            "nocows = True",
+            "",
+            "[ssh_connection]",
+            "pipelining = True",
+            f"control_path_dir = {self.control_dir}",
+            "control_path = %(directory)s/%%C",
+            "ssh_args = -o ControlMaster=auto -o ControlPersist=60s "
+            "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR",
+        ]
+        cfg.write_text("\n".join(lines) + "\n")
+        return cfg
+
+    # --- playbooks -----------------------------------------------------------
+
+    def run_playbook(self, pb: Playbook, index: int, timeout: float | None,
+                     attempt: int, success: bool | None = None,
+                     will_retry: bool | None = None) -> PlaybookRun:
+        cfg = self.write_config(pb, index)
+        cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-v" if not
+               self.options.verbose else "-vvv", str(pb.file),
+               "-e", f"zuul_execution_phase={pb.phase}",
+               "-e", f"zuul_execution_phase_index={index}",
+               "-e", f"zuul_execution_trusted={pb.builtin}",
+               "-e", f"zuul_execution_canonical_name_and_path={pb.repo.name}/{pb.path}",
+               "-e", f"zuul_execution_branch={self.project.branch()}"]
+        if success is not None:
+            cmd += ["-e", f"zuul_success={success}"]
+        if will_retry is not None:
+            cmd += ["-e", f"zuul_will_retry={will_retry}"]
+        cmd += ["-e", f"@{self.ansible_dir / 'zuul_vars.yaml'}"]
+        if self.options.extra_vars:
+            cmd += ["-e", f"@{self.ansible_dir / 'cli_extra_vars.yaml'}"]
+        env = dict(os.environ, ANSIBLE_CONFIG=str(cfg), ZUUL_JOBDIR=str(self.build_dir),
+                   ANSIBLE_FORCE_COLOR="0", PYTHONUNBUFFERED="1")
+        env.pop("ANSIBLE_ROLES_PATH", None)
+        label = f"{pb.phase} playbook {pb.repo.name}/{pb.path}"
+        self.console.line(f"PLAYBOOK START: {label} (attempt {attempt}"
+                          + (f", timeout {int(timeout)} s)" if timeout else ")"))
+        start = time.time()
+        status, rc = "ok", None
+        if timeout is not None and timeout <= 0:
+            status = "timed_out"
+        else:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, env=env, cwd=str(pb.repo.root),
+                                    start_new_session=True)
+            deadline = None if timeout is None else start + timeout
+            rc, timed_out = self._stream(proc, deadline)
+            if timed_out:
+                status = "timed_out"
+            elif rc == RC_UNREACHABLE:
+                status = "unreachable"
+            elif rc != 0:
+                status = "failed"
+        end = time.time()
+        self.console.line(f"PLAYBOOK END: {label}: {status.upper()} "
+                          f"(rc={rc}, {end - start:.1f} s)")
+        return PlaybookRun(pb.phase, pb.path, pb.repo.name, rc, status, start, end, attempt)
+
+    def _stream(self, proc: subprocess.Popen[str], deadline: float | None) -> tuple[int, bool]:
+        import selectors
+
+        assert proc.stdout is not None
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        timed_out = False
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.time())
+            if wait is not None and wait <= 0:
+                timed_out = True
+                self.console.line("TIMEOUT: stopping ansible-playbook (its process group)")
+                _kill_group(proc)
+                break
+            events = sel.select(timeout=min(wait, 1.0) if wait is not None else 1.0)
+            if events:
+                line = proc.stdout.readline()
+                if line == "":
+                    break
+                self.console.line(line)
+            elif proc.poll() is not None:
+                rest = proc.stdout.read()
+                if rest:
+                    self.console.line(rest)
+                break
+        sel.close()
+        proc.wait()
+        return proc.returncode, timed_out
+
+    # --- the build -----------------------------------------------------------
+
+    def playbook_context(self) -> dict[str, Any]:
+        def pbs(items: list[Playbook]) -> list[dict[str, Any]]:
+            return [{"path": str(p.file), "roles": [
+                {"role_path": r} for r in self._safe_role_paths(p)]} for p in items]
+        return {"playbook_projects": {}, "pre_playbooks": pbs(self.job.pre_run),
+                "playbooks": pbs(self.job.run),
+                "post_playbooks": pbs(self.job.post_run + self.job.cleanup_run)}
+
+    def _safe_role_paths(self, pb: Playbook) -> list[str]:
+        try:
+            return self.role_paths(pb)
+        except RunError:
+            return []
+
+    def prepare(self) -> None:
+        self.log_root.mkdir(parents=True, exist_ok=True)
+        (self.work / "src").mkdir(parents=True, exist_ok=True)
+        for p in self.required():
+            archive_project(p, self.work / "archives" / (p.canonical_name.replace("/", "__")
+                                                         + ".tar"))
+            link = self.work / p.src_dir
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.exists():
+                link.symlink_to(p.root.resolve())
+        if self.options.extra_vars:
+            self.ansible_dir.mkdir(parents=True, exist_ok=True)
+            (self.ansible_dir / "cli_extra_vars.yaml").write_text(
+                yaml.safe_dump(self.options.extra_vars))
+
+    def write_zuul_vars(self, attempt: int) -> None:
+        self.ansible_dir.mkdir(parents=True, exist_ok=True)
+        data = {"zuul": self.zuul_vars(attempt, self.playbook_context()),
+                "zuul_user_dir": "{{ inventory_hostname == 'localhost' and "
+                                 "zuul.executor.work_root or ansible_user_dir }}"}
+        (self.ansible_dir / "zuul_vars.yaml").write_text(yaml.safe_dump(data))
+
+    def return_data(self) -> dict[str, Any]:
+        path = self.work / "results.json"
+        if not path.exists():
+            return {}
+        try:
+            return json.loads(path.read_text() or "{}").get("data", {})
+        except (OSError, ValueError):
+            return {}
+
+    def execute(self) -> BuildResult:
+        build = BuildResult("ERROR", self.job.name, self.build_dir, 0, start=time.time())
+        try:
+            self.prepare()
+            self._attempts(build)
+        except RunError as exc:
+            build.result, build.error_detail = "ERROR", str(exc)
+            self.console.line(f"ERROR: {exc}")
+        finally:
+            shutil.rmtree(self.control_dir, ignore_errors=True)
+        build.end = time.time()
+        build.return_data = self.return_data()
+        (self.build_dir / "build.json").write_text(json.dumps(build.to_dict(), indent=2,
+                                                              default=str))
+        self.console.line(f"RESULT: {build.result} ({build.end - build.start:.1f} s, "
+                          f"{build.attempts} attempt(s)); build directory: {self.build_dir}")
+        for w in build.to_dict()["warnings"]:
+            self.console.line(f"WARNING: {w}")
+        for a in build.to_dict()["artifacts"]:
+            self.console.line(f"ARTIFACT: {a.get('name')}: {a.get('url')}")
+        self.console.close()
+        return build
+
+    def _attempts(self, build: BuildResult) -> None:
+        max_attempts = max(1, int(self.job.attempts))
+        for attempt in range(1, max_attempts + 1):
+            build.attempts = attempt
+            result, detail = self._one_attempt(build, attempt, attempt == max_attempts)
+            build.error_detail = detail
+            if result is not None:
+                build.result = result
+                return
+            self.console.line(f"RETRY: attempt {attempt} of {max_attempts} will be retried"
+                              + (f" ({detail})" if detail else ""))
+        build.result = "RETRY_LIMIT"
+
+    def _one_attempt(self, build: BuildResult, attempt: int,
+                     last: bool) -> tuple[str | None, str | None]:
+        from crossgate.nodes import NodeFailure, NodeSpec
+
+        provider = self.provider_factory(attempt)
+        specs = [NodeSpec(h.names[0], h.label) for h in self.nodeset.hosts]
+        try:
+            nodes: dict[str, Any] = {}
+            if specs:
+                self.console.line(f"NODES: requesting {len(specs)} node(s): "
+                                  + ", ".join(f"{s.name} ({s.label})" for s in specs))
+                up = provider.up(specs)
+                by_name = {n.name: n for n in up}
+                for host in self.nodeset.hosts:
+                    for name in host.names:
+                        nodes[name] = by_name[host.names[0]]
+                self.console.line("NODES: " + ", ".join(
+                    f"{n} {nodes[n].address}" for n in self.nodeset.node_names))
+        except NodeFailure as exc:
+            self.console.line(f"NODE_FAILURE: {exc}")
+            _down(provider, self.console)
+            return "NODE_FAILURE", str(exc)
+        try:
+            self.write_inventory(nodes, [])
+            self.write_zuul_vars(attempt)
+            return self._phases(build, attempt, last)
+        finally:
+            _down(provider, self.console)
+
+    def _phases(self, build: BuildResult, attempt: int,
+                last: bool) -> tuple[str | None, str | None]:
+        job = self.job
+        started = time.time()
+        result: str | None = None
+        detail: str | None = None
+        should_retry = False
+        pre_failed = False
+        allow_post_result = True
+        success = False
+        nesting_achieved: int | None = None
+        pre_timeout = job.pre_timeout or job.timeout
+        for i, pb in enumerate(job.pre_run):
+            nesting_achieved = self._nesting(pb)
+            run = self.run_playbook(pb, i, _remaining(started, pre_timeout), attempt)
+            build.playbooks.append(run)
+            if run.status != "ok":
+                pre_failed, should_retry, allow_post_result = True, True, False
+                detail = {"unreachable": "Host unreachable",
+                          "timed_out": "pre-run timed out"}.get(run.status)
+                break
+        if not pre_failed:
+            nesting_achieved = None
+            for i, pb in enumerate(job.run):
+                run = self.run_playbook(pb, i, _remaining(started, job.timeout), attempt)
+                build.playbooks.append(run)
+                if run.status == "timed_out":
+                    result, allow_post_result = "TIMED_OUT", False
+                    break
+                if run.status == "unreachable":
+                    allow_post_result, should_retry, detail = False, True, "Host unreachable"
+                    break
+                success = run.status == "ok"
+                result = "SUCCESS" if success else "FAILURE"
+                if not success:
+                    break
+            if not job.run:
+                success, result = True, "SUCCESS"
+        data = self.return_data()
+        if pre_failed and data.get("zuul", {}).get("retry") is False:
+            result, allow_post_result, should_retry = "FAILURE", False, False
+        will_retry = should_retry and not last
+        post = job.post_run + job.cleanup_run
+        for i, pb in enumerate(post):
+            if nesting_achieved is not None and self._nesting(pb) > nesting_achieved:
+                build.playbooks.append(PlaybookRun(pb.phase, pb.path, pb.repo.name, None,
+                                                   "skipped", time.time(), time.time(),
+                                                   attempt))
+                continue
+            run = self.run_playbook(pb, i, job.post_timeout, attempt, success=success,
+                                    will_retry=will_retry)
+            build.playbooks.append(run)
+            if run.status != "ok":
+                success = False
+                if allow_post_result:
+                    result = "POST_FAILURE"
+        if should_retry:
+            return None, detail
+        return result, detail
+
+    @staticmethod
+    def _nesting(pb: Playbook) -> int:
+        return pb.nesting
+
+
+class RunError(Exception):
+    """The build cannot run as configured (missing project, bad role source, ...)."""
+
+
+def _remaining(started: float, timeout: float | None) -> float | None:
+    if not timeout:
+        return None
+    return started + float(timeout) - time.time()
+
+
+def _kill_group(proc: subprocess.Popen[str], grace: float = 10.0) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _down(provider: Any, console: Console) -> None:
+    try:
+        provider.down()
+    except Exception as exc:  # teardown must not hide the build's result
+        console.line(f"NODES: teardown failed: {exc}")
+
+
+def clean_build_dir(path: Path) -> None:
+    if path.exists():
+        shutil.rmtree(path)
