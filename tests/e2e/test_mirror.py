@@ -88,6 +88,7 @@ def env() -> Iterator[Env]:
         if server is not None:
             stop_server(server.address, server.port, state_dir)
         pool.down()
+        shutil.rmtree(pool.dir, ignore_errors=True)  # keys and logs of this test's pool
         shutil.rmtree(work, ignore_errors=True)
         if figures:
             print("\nmirror e2e figures: " + json.dumps(figures, sort_keys=True))

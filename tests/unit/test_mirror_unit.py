@@ -336,3 +336,64 @@ def test_cli_serve_missing_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_cli_without_action(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([]) == 2
     assert "sync" in capsys.readouterr().err
+
+
+# -- server process on loopback -------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_server_start_stop_by_pid(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "apt").mkdir(parents=True)
+    (mirror / "apt" / "Packages").write_text("")
+    port = _free_port()
+    state = server.start(mirror, "127.0.0.1", port, tmp_path / "st", timeout=10)
+    try:
+        assert server.alive(state.pid, state.pid_start)
+        assert server.probe(f"{state.url}/apt/Packages") is None
+        # Starting again for the same folder returns the running server.
+        again = server.start(mirror, "127.0.0.1", port, tmp_path / "st", timeout=10)
+        assert again.pid == state.pid
+        # Another folder on the same address and port is refused.
+        other = tmp_path / "other"
+        other.mkdir()
+        with pytest.raises(server.ServerFailure, match="already serves"):
+            server.start(other, "127.0.0.1", port, tmp_path / "st", timeout=10)
+        assert [r["running"] for r in server.status(tmp_path / "st")] == [True]
+    finally:
+        assert server.stop("127.0.0.1", port, tmp_path / "st") is True
+    assert not server.alive(state.pid, state.pid_start)
+    assert server.status(tmp_path / "st") == []
+
+
+def test_server_that_cannot_bind_names_its_log(tmp_path: Path) -> None:
+    (tmp_path / "mirror").mkdir()
+    # 192.0.2.1 (TEST-NET-1) is not an address of this host: bind fails, the process exits.
+    with pytest.raises(server.ServerFailure) as exc:
+        server.start(tmp_path / "mirror", "192.0.2.1", _free_port(), tmp_path / "st", timeout=5)
+    text = str(exc.value)
+    assert "exited with status" in text and "log: " + str(tmp_path / "st") in text
+    assert server.status(tmp_path / "st") == []
+
+
+def test_server_start_timeout_names_url_state_and_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    silent = tmp_path / "silent.py"
+    silent.write_text("import sys, time\nprint('starting', flush=True)\ntime.sleep(60)\n")
+    monkeypatch.setattr(server, "HTTPD", silent)
+    (tmp_path / "mirror").mkdir()
+    port = _free_port()
+    with pytest.raises(server.ServerFailure) as exc:
+        server.start(tmp_path / "mirror", "127.0.0.1", port, tmp_path / "st", timeout=0.5)
+    text = str(exc.value)
+    assert f"waiting for the mirror server to answer GET http://127.0.0.1:{port}/" in text
+    assert "last state: " in text and "log: " in text and "| starting" in text
+    assert server.status(tmp_path / "st") == []
