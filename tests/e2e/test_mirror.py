@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,6 +292,55 @@ def test_role_rejects_bad_input(
     assert proc.returncode != 0
     assert expected in proc.stdout, proc.stdout
     assert ssh_ok(env.node, "cat /etc/pip.conf /etc/apt/sources.list.d/*.list") == before
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crossgate.mirror.cli", *argv],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_cli_sync_serve_status_stop(env: Env) -> None:
+    proc = _cli(
+        "sync",
+        "--dir",
+        str(env.dir),
+        "--package",
+        "jq",
+        "--requirement",
+        "six",
+        "--format",
+        "json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["apt"]["downloaded"] == 0 and out["apt"]["present"] == out["apt"]["closure"]
+    assert out["wheels"]["downloaded"] == 0 and out["wheels"]["offline"] is True
+
+    state_dir = str(env.dir.parent / "cli-servers")  # removed with the test's folder
+    where = ["--address", "127.0.0.1", "--port", str(PORT + 1), "--state-dir", state_dir]
+    proc = _cli("serve", "--dir", str(env.dir), *where, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    served = json.loads(proc.stdout)
+    assert served["urls"]["apt"] == f"http://127.0.0.1:{PORT + 1}/apt/"
+    pid, start = served["pid"], served["pid_start"]
+    try:
+        status = json.loads(_cli("status", "--state-dir", state_dir, "--format", "json").stdout)
+        assert [(r["pid"], r["running"]) for r in status] == [(pid, True)]
+        with urllib.request.urlopen(served["urls"]["apt"] + "Packages", timeout=5) as resp:
+            assert b"Package: jq" in resp.read()
+    finally:
+        proc = _cli("stop", *where)
+    assert proc.returncode == 0 and "stopped" in proc.stdout
+    assert not alive(pid, start)
+    assert _cli("status", "--state-dir", state_dir).stdout.strip() == "no mirror servers"
+    bad = _cli("serve", "--dir", str(env.dir), "--address", "0.0.0.0", "--state-dir", state_dir)
+    assert bad.returncode == 2
+    assert "--address: invalid value '0.0.0.0'; allowed:" in bad.stderr
 
 
 def test_teardown_leaves_nothing(env: Env) -> None:
