@@ -397,3 +397,17 @@ def test_server_start_timeout_names_url_state_and_log(
     assert f"waiting for the mirror server to answer GET http://127.0.0.1:{port}/" in text
     assert "last state: " in text and "log: " in text and "| starting" in text
     assert server.status(tmp_path / "st") == []
+
+
+def test_shown_drops_apt_options() -> None:
+    argv = ["apt-get", "-o", "Dir::State=/x/", "-o", "quiet=1", "install", "--print-uris", "jq"]
+    assert apt.shown(argv) == "apt-get install --print-uris jq"
+
+
+def test_unknown_package_and_distribution() -> None:
+    text = "Reading package lists...\nE: Unable to locate package no-such-pkg\n"
+    assert apt.unknown_package(text) == "no-such-pkg"
+    assert apt.unknown_package("E: Could not get lock /x/lock") is None
+    pip_text = "ERROR: No matching distribution found for nosuch==1.0\n"
+    assert wheels.unknown_distribution(pip_text) == "nosuch==1.0"
+    assert wheels.unknown_distribution("ERROR: something else") is None

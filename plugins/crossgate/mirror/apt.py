@@ -124,6 +124,26 @@ def prepare(layout: Layout) -> None:
         status.write_text("")
 
 
+def shown(argv: list[str]) -> str:
+    """A command line without its ``-o KEY=VALUE`` pairs, for messages."""
+    out: list[str] = []
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "-o":
+            skip = True
+        else:
+            out.append(word)
+    return " ".join(out)
+
+
+def unknown_package(output: str) -> str | None:
+    """The package apt could not find, from its ``Unable to locate package`` error."""
+    m = re.search(r"^E: Unable to locate package (\S+)", output, re.M)
+    return m[1] if m else None
+
+
 def _run(argv: list[str], timeout: float, what: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, LC_ALL="C", DEBIAN_FRONTEND="noninteractive")
     try:
@@ -131,10 +151,10 @@ def _run(argv: list[str], timeout: float, what: str) -> subprocess.CompletedProc
             argv, capture_output=True, text=True, timeout=timeout, env=env, check=False
         )
     except subprocess.TimeoutExpired:
-        raise SyncFailure(f"{what}: timed out after {timeout:.0f}s: {' '.join(argv)}") from None
+        raise SyncFailure(f"{what}: timed out after {timeout:.0f}s: {shown(argv)}") from None
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        raise SyncFailure(f"{what} failed (exit {proc.returncode}): {' '.join(argv)}\n{tail}")
+        raise SyncFailure(f"{what} failed (exit {proc.returncode}): {shown(argv)}\n{tail}")
     return proc
 
 
@@ -220,13 +240,26 @@ def _closure(
     argv = ["apt-get", *opts, "install", "--print-uris", *packages]
     try:
         proc = _run(argv, timeout, "apt-get --print-uris")
-    except SyncFailure:
+    except SyncFailure as exc:
         if report.lists_updated:
+            _raise_unknown(exc)
             raise
         update_lists(layout, timeout)
         report.lists_updated = True
-        proc = _run(argv, timeout, "apt-get --print-uris")
+        try:
+            proc = _run(argv, timeout, "apt-get --print-uris")
+        except SyncFailure as again:
+            _raise_unknown(again)
+            raise
     return parse_print_uris(proc.stdout)
+
+
+def _raise_unknown(exc: SyncFailure) -> None:
+    name = unknown_package(str(exc))
+    if name:
+        raise InvalidInput(
+            "--package", name, "a package of the host's apt sources (see apt-cache policy NAME)"
+        ) from exc
 
 
 def sync_apt(

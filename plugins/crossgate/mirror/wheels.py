@@ -68,6 +68,12 @@ def parse_pip_wheel_output(text: str) -> list[str]:
     return list(seen)
 
 
+def unknown_distribution(output: str) -> str | None:
+    """The requirement pip found no distribution for (``No matching distribution found``)."""
+    m = re.search(r"No matching distribution found for (\S+)", output)
+    return m[1] if m else None
+
+
 def simple_index(files: dict[str, str]) -> dict[str, str]:
     """PEP 503 pages for a wheelhouse: ``{relative path: html}`` from ``{wheel: sha256}``.
 
@@ -258,6 +264,13 @@ def sync_wheels(
             proc = _pip_wheel(python, layout, specs, files, constraints, False, timeout)
         assert proc is not None
         if proc.returncode != 0:
+            missing = unknown_distribution(proc.stdout + proc.stderr)
+            if missing:
+                raise InvalidInput(
+                    "--requirement",
+                    missing,
+                    "a requirement that the host's package indexes can satisfy",
+                )
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
             raise SyncFailure(f"pip wheel failed (exit {proc.returncode}):\n{tail}")
         after = _wheels(layout.wheels)
