@@ -56,9 +56,10 @@ def make_server(address: str, port: int, directory: str) -> Server:
     ip = ipaddress.ip_address(address)
     if ip.is_unspecified:
         raise ValueError(f"refusing to bind the unspecified address {address}")
-    Server.address_family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    server_class = type("MirrorServer", (Server,), {"address_family": family})
     handler = functools.partial(MirrorHandler, directory=directory)
-    return Server((address, port), handler)
+    return server_class((address, port), handler)
 
 
 def main(argv: list[str] | None = None) -> int:
