@@ -27,7 +27,7 @@ from crossgate.nodes import (
 )
 from crossgate.nodes.images import ImageError, cached_image, ensure_image, recipe_hash
 from crossgate.nodes.labels import Recipe
-from crossgate.nodes.local import CGROUP_PREFIX
+from crossgate.nodes.local import leftovers
 from crossgate.nodes.state import PoolState, load_state
 
 pytestmark = pytest.mark.e2e
@@ -46,41 +46,6 @@ def ssh_ok(node: Node, command: str, timeout: float = 30) -> str:
     assert proc.returncode == 0, f"{command!r} on {node.name}: {proc.stderr}"
     return proc.stdout
 
-
-def leftovers(pool: LocalPool, state: PoolState) -> list[str]:
-    """Everything of ``state`` that still exists on the host."""
-    found = []
-    if system.link_exists(state.bridge):
-        found.append(f"bridge {state.bridge}")
-    for ns in state.nodes.values():
-        if system.link_exists(ns.veth):
-            found.append(f"veth {ns.veth}")
-        if system.alive(ns.pid, ns.pid_start):
-            found.append(f"nspawn pid {ns.pid}")
-        if Path(ns.dir).exists():
-            found.append(f"node dir {ns.dir}")
-    found += [f"mount {m}" for m in system.mounts_under(pool.dir)]
-    for root in system.CGROUP_ROOTS:
-        found += [f"cgroup {p}" for p in root.glob(f"{CGROUP_PREFIX}{state.pool_id}-*")]
-    found += [
-        f"iptables {r}" for r in system.iptables_rules_with_comment(f"crossgate:{state.pool_id}")
-    ]
-    links = Path("/sys/class/net")
-    found += [
-        f"link {p.name}" for p in links.iterdir() if p.name.startswith(f"vb-cg{state.pool_id}")
-    ]
-    # No process of the host may still run with the node's root as its root directory.
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                root = os.readlink(proc / "root")
-            except OSError:
-                continue
-            if root.startswith(str(pool.dir)):
-                found.append(f"process {proc.name} rooted at {root}")
-    if pool.state_path.exists():
-        found.append(f"state file {pool.state_path}")
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -533,3 +533,39 @@ def _combine(errors: list[BaseException]) -> NodeFailure:
     if first is not None and len(errors) == 1:
         return first
     return NodeFailure(text, node=first.node if first else None, log=first.log if first else None)
+
+
+def leftovers(pool: LocalPool, state: PoolState) -> list[str]:
+    """Everything of ``state`` that still exists on the host (empty after a clean down)."""
+    found = []
+    if system.link_exists(state.bridge):
+        found.append(f"bridge {state.bridge}")
+    for ns in state.nodes.values():
+        if system.link_exists(ns.veth):
+            found.append(f"veth {ns.veth}")
+        if system.alive(ns.pid, ns.pid_start):
+            found.append(f"nspawn pid {ns.pid}")
+        if Path(ns.dir).exists():
+            found.append(f"node dir {ns.dir}")
+    found += [f"mount {m}" for m in system.mounts_under(pool.dir)]
+    for root in system.CGROUP_ROOTS:
+        found += [f"cgroup {p}" for p in root.glob(f"{CGROUP_PREFIX}{state.pool_id}-*")]
+    found += [
+        f"iptables {r}" for r in system.iptables_rules_with_comment(f"crossgate:{state.pool_id}")
+    ]
+    links = Path("/sys/class/net")
+    found += [
+        f"link {p.name}" for p in links.iterdir() if p.name.startswith(f"vb-cg{state.pool_id}")
+    ]
+    # No process of the host may still run with the node's root as its root directory.
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                root = os.readlink(proc / "root")
+            except OSError:
+                continue
+            if root.startswith(str(pool.dir)):
+                found.append(f"process {proc.name} rooted at {root}")
+    if pool.state_path.exists():
+        found.append(f"state file {pool.state_path}")
+    return found

@@ -41,6 +41,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--provider", choices=("local", "inventory"), default="local")
     p.add_argument("--inventory", type=Path, help="YAML inventory for --provider inventory")
     p.add_argument("--pool", help="node pool name (default: one per build)")
+    p.add_argument("--label", action="append", default=[], metavar="LABEL=IMAGE",
+                   help="boot LABEL from IMAGE (an image name or a root file system folder), "
+                        "like a nodepool label; adds to the built-in label table")
+    p.add_argument("--boot-timeout", type=float, default=60.0,
+                   help="seconds a local node may take to answer SSH (default: 60)")
     p.add_argument("-e", "--extra-var", action="append", default=[], metavar="VAR=VALUE",
                    help="an extra variable, above everything (value parsed as YAML); "
                         "@FILE reads a YAML file")
@@ -79,6 +84,15 @@ def run(args: argparse.Namespace) -> int:
         extra_vars = parse_extra_vars(args.extra_var)
     except (ValueError, OSError, yaml.YAMLError) as exc:
         return _usage(str(exc))
+    labels: dict[str, str] = {}
+    for item in args.label:
+        label, sep, image = item.partition("=")
+        if not sep or not label or not image:
+            return _usage(f"--label {item!r}: expected LABEL=IMAGE")
+        labels[label] = image
+    if args.boot_timeout <= 0:
+        return _usage(f"--boot-timeout {args.boot_timeout}: must be a positive number of "
+                      "seconds")
     if args.provider == "inventory" and not args.inventory:
         return _usage("--provider inventory needs --inventory FILE")
     root = Path(args.path).resolve()
@@ -136,9 +150,11 @@ def run(args: argparse.Namespace) -> int:
 
     def provider_factory(attempt: int) -> Any:
         from crossgate.nodes import open_pool
+        from crossgate.nodes.labels import LABELS
         if args.provider == "inventory":
             return open_pool("inventory", pool_name, inventory=args.inventory)
-        return open_pool("local", pool_name)
+        return open_pool("local", pool_name, labels={**LABELS, **labels},
+                         boot_timeout=args.boot_timeout)
 
     executor = Executor(frozen, nodeset, projects, project, provider_factory, build_dir,
                         RunOptions(extra_vars=extra_vars, verbose=args.verbose))

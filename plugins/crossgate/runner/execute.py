@@ -41,7 +41,7 @@ from .projects import Project, find_project
 PLUGINS = Path(__file__).resolve().parent.parent.parent  # the plugins/ folder
 RESULTS = ("SUCCESS", "FAILURE", "POST_FAILURE", "TIMED_OUT", "RETRY_LIMIT", "NODE_FAILURE",
            "ERROR")
-RC_UNREACHABLE = 4  # ansible-playbook's exit code when a host was unreachable
+RC_UNREACHABLE = 3  # documented; ansible also exits 4, so the callback's file decides
 
 
 @dataclass
@@ -160,7 +160,9 @@ class Executor:
         self.ansible_dir = build_dir / "ansible"
         # SSH control sockets need a short path (108 bytes for a Unix socket).
         self.control_dir = Path("/tmp") / f"cg-cp-{self.build_uuid[:10]}"
-        self.console = Console(self.log_root / "job-output.txt", quiet=self.options.quiet)
+        self.nodes: dict[str, Any] = {}
+        self.unreachable: set[str] = set()
+        self.console = Console(build_dir / "job-output.txt", quiet=self.options.quiet)
 
     # --- variables -----------------------------------------------------------
 
@@ -267,6 +269,8 @@ class Executor:
             f"inventory = {self.ansible_dir / 'inventory.yaml'}",
             f"roles_path = {':'.join(self.role_paths(pb))}",
             f"action_plugins = {PLUGINS / 'action'}",
+            f"callback_plugins = {PLUGINS / 'callback'}",
+            "callbacks_enabled = zuul_unreachable",
             f"library = {PLUGINS / 'modules'}",
             f"module_utils = {PLUGINS / 'module_utils'}",
             f"filter_plugins = {PLUGINS / 'filter'}",
@@ -293,6 +297,18 @@ class Executor:
 
     # --- playbooks -----------------------------------------------------------
 
+    def _take_unreachable(self) -> set[str]:
+        """Hosts Zuul's zuul_unreachable callback noted; later playbooks see them in
+        the zuul_unreachable group, as in Zuul."""
+        path = self.build_dir / ".ansible" / "nodes.unreachable"
+        if not path.exists():
+            return set()
+        hosts = {h.strip() for h in path.read_text().splitlines() if h.strip()}
+        path.unlink()
+        self.unreachable |= hosts
+        self.write_inventory(self.nodes, sorted(self.unreachable))
+        return hosts
+
     def run_playbook(self, pb: Playbook, index: int, timeout: float | None,
                      attempt: int, success: bool | None = None,
                      will_retry: bool | None = None) -> PlaybookRun:
@@ -314,6 +330,7 @@ class Executor:
         env = dict(os.environ, ANSIBLE_CONFIG=str(cfg), ZUUL_JOBDIR=str(self.build_dir),
                    ANSIBLE_FORCE_COLOR="0", PYTHONUNBUFFERED="1")
         env.pop("ANSIBLE_ROLES_PATH", None)
+        (self.build_dir / ".ansible").mkdir(parents=True, exist_ok=True)
         label = f"{pb.phase} playbook {pb.repo.name}/{pb.path}"
         self.console.line(f"PLAYBOOK START: {label} (attempt {attempt}"
                           + (f", timeout {int(timeout)} s)" if timeout else ")"))
@@ -327,10 +344,12 @@ class Executor:
                                     start_new_session=True)
             deadline = None if timeout is None else start + timeout
             rc, timed_out = self._stream(proc, deadline)
+            newly = self._take_unreachable()
             if timed_out:
                 status = "timed_out"
-            elif rc == RC_UNREACHABLE:
+            elif rc == RC_UNREACHABLE or newly:
                 status = "unreachable"
+                self.console.line(f"UNREACHABLE: {', '.join(sorted(newly)) or 'a host'}")
             elif rc != 0:
                 status = "failed"
         end = time.time()
@@ -386,6 +405,8 @@ class Executor:
     def prepare(self) -> None:
         self.log_root.mkdir(parents=True, exist_ok=True)
         (self.work / "src").mkdir(parents=True, exist_ok=True)
+        # The executor creates the zuul_return file empty; Zuul's plugin expects it.
+        (self.work / "results.json").touch()
         for p in self.required():
             archive_project(p, self.work / "archives" / (p.canonical_name.replace("/", "__")
                                                          + ".tar"))
@@ -435,12 +456,19 @@ class Executor:
         for a in build.to_dict()["artifacts"]:
             self.console.line(f"ARTIFACT: {a.get('name')}: {a.get('url')}")
         self.console.close()
+        # Where a Zuul build keeps its console log: beside the nodes' logs.
+        self.log_root.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.build_dir / "job-output.txt", self.log_root / "job-output.txt")
         return build
 
     def _attempts(self, build: BuildResult) -> None:
         max_attempts = max(1, int(self.job.attempts))
         for attempt in range(1, max_attempts + 1):
             build.attempts = attempt
+            if attempt > 1:
+                # Each attempt is a new build in Zuul, with a fresh work directory.
+                self.work.rename(self.build_dir / f"attempt-{attempt - 1}")
+                self.prepare()
             result, detail = self._one_attempt(build, attempt, attempt == max_attempts)
             build.error_detail = detail
             if result is not None:
@@ -452,7 +480,7 @@ class Executor:
 
     def _one_attempt(self, build: BuildResult, attempt: int,
                      last: bool) -> tuple[str | None, str | None]:
-        from crossgate.nodes import NodeFailure, NodeSpec
+        from crossgate.nodes import InvalidInput, NodeFailure, NodeSpec
 
         provider = self.provider_factory(attempt)
         specs = [NodeSpec(h.names[0], h.label) for h in self.nodeset.hosts]
@@ -462,16 +490,24 @@ class Executor:
                 self.console.line(f"NODES: requesting {len(specs)} node(s): "
                                   + ", ".join(f"{s.name} ({s.label})" for s in specs))
                 up = provider.up(specs)
+                state = getattr(provider, "state_path", None)
+                if state is not None and Path(state).exists():
+                    # Kept so that anyone can verify the teardown left nothing behind.
+                    self.ansible_dir.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(state, self.ansible_dir / f"pool-state-{attempt}.json")
                 by_name = {n.name: n for n in up}
                 for host in self.nodeset.hosts:
                     for name in host.names:
                         nodes[name] = by_name[host.names[0]]
                 self.console.line("NODES: " + ", ".join(
                     f"{n} {nodes[n].address}" for n in self.nodeset.node_names))
-        except NodeFailure as exc:
+        except (NodeFailure, InvalidInput) as exc:
+            # Zuul reports a node request it cannot fill (unknown label, a node that
+            # does not boot) as NODE_FAILURE, without running any playbook.
             self.console.line(f"NODE_FAILURE: {exc}")
             _down(provider, self.console)
             return "NODE_FAILURE", str(exc)
+        self.nodes, self.unreachable = nodes, set()
         try:
             self.write_inventory(nodes, [])
             self.write_zuul_vars(attempt)
