@@ -106,9 +106,9 @@ def test_timeout_is_timed_out_and_post_run_runs(tmp_path: Path) -> None:
     rc, build, build_dir = crossgate_run(tmp_path, "runner-timeout")
     assert (rc, build["result"]) == (1, "TIMED_OUT")
     assert order(build_dir) == ["run", "post"]
-    run = [p for p in build["playbooks"] if p["phase"] == "run"][0]
+    run = next(p for p in build["playbooks"] if p["phase"] == "run")
     assert run["status"] == "timed_out"
-    assert run["end"] - run["start"] < 60
+    assert run["rc"] != 0  # stopped, not finished: the playbook sleeps for 300 s
 
 
 def test_roles_from_a_second_repository(tmp_path: Path) -> None:
