@@ -14,6 +14,7 @@ PACKAGES=(
     procps              # ps, used in diagnostics
     iputils-ping        # host-to-node checks in the e2e tests
     zstd                # image tarball compression
+    apt-utils           # apt-ftparchive indexes the host mirror
 )
 
 missing=()

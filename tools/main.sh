@@ -1,14 +1,21 @@
 #!/bin/bash
 # The main command: set up, then run the most complete crossgate job that runs
-# on this machine, and point at its report.
+# on this machine's local nodes, and point at its report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
-report=build/check/findings.json
-mkdir -p "$(dirname "$report")"
+bash tools/install-node-deps.sh
+JOB=${CROSSGATE_MAIN_JOB:-crossgate-test-write-hosts-file}
+
 echo "main: crossgate check of the library (zuul.d/ and the self-test zuul-tests.d/)"
+.venv/bin/crossgate check -q --extra-config-path zuul-tests.d .
+
+echo "main: crossgate run $JOB on local nodes"
 rc=0
-.venv/bin/crossgate check --extra-config-path zuul-tests.d . || rc=$?
-.venv/bin/crossgate check --extra-config-path zuul-tests.d --format json . > "$report" || true
-echo "main: report: $report"
+.venv/bin/crossgate run "$JOB" --extra-config-path zuul-tests.d --build-root build/runs || rc=$?
+build=$(ls -dt build/runs/*-"$JOB" 2>/dev/null | head -1)
+if [ -n "$build" ]; then
+    echo "main: report: $build/build.json (result, playbooks, zuul_return data)"
+    echo "main: console log: $build/work/logs/job-output.txt; node logs: $build/work/logs/"
+fi
 exit "$rc"

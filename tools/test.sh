@@ -1,6 +1,8 @@
 #!/bin/bash
-# The test command: set up, then run every tox environment of the suite.
+# The test command: set up, then run every tox environment of the suite:
+# linters, py3 (unit and config tests) and e2e (real local nodes; needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
-exec .venv/bin/tox -e "${TOX_ENVS:-linters,py3}" "$@"
+bash tools/install-node-deps.sh
+exec .venv/bin/tox -e "${TOX_ENVS:-linters,py3,e2e}" "$@"
