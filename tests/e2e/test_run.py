@@ -44,6 +44,7 @@ def crossgate_run(tmp_path: Path, job: str, *extra: str) -> tuple[int, dict[str,
         assert state is not None
         assert leftovers(pool_obj, state) == []
     assert not pool_obj.state_path.exists()
+    assert not pool_obj.dir.exists()  # the pool this build made is forgotten
     return proc.returncode, build, build_dir
 
 
@@ -126,8 +127,26 @@ def test_a_node_that_cannot_boot_is_node_failure(tmp_path: Path) -> None:
                                          f"broken-image={broken}", "--boot-timeout", "20")
     assert (rc, build["result"]) == (1, "NODE_FAILURE")
     assert "node broken" in build["error_detail"]
+    assert (build_dir / "node-consoles" / "broken.console.log").exists()
     assert build["playbooks"] == []
     assert order(build_dir) == []
+
+
+def test_host_mirror_serves_the_job_and_a_second_run_downloads_nothing(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    consoles = []
+    for _ in range(2):
+        rc, build, build_dir = crossgate_run(tmp_path, "runner-mirror", "--mirror-dir",
+                                             str(mirror))
+        console = (build_dir / "job-output.txt").read_text()
+        assert (rc, build["result"]) == (0, "SUCCESS"), console
+        assert "MIRROR: serving crossgate_mirror_apt_url=http://" in console
+        consoles.append(console)
+        # the server is gone with the build
+        assert list((build_dir / "ansible" / "mirror").glob("server-*.json")) == []
+    warm = [ln for ln in consoles[1].splitlines() if "MIRROR: apt" in ln or "MIRROR: pip" in ln]
+    assert len(warm) == 2
+    assert all(": 0 downloaded (0 bytes)" in ln for ln in warm), warm
 
 
 def test_bad_input_fails_fast_naming_the_value(tmp_path: Path) -> None:

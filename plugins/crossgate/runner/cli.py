@@ -18,6 +18,8 @@ from .freeze import FreezeError, freeze
 from .projects import Project
 
 BASE_REPO = Path(__file__).resolve().parent / "base"
+CROSSGATE_ROOT = BASE_REPO.parents[3]  # the checkout holding plugins/ and roles/
+CROSSGATE_ROLES = "crossgate/builtin-roles"
 EXIT_SUCCESS, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -53,6 +55,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="where build directories go (default: build/runs)")
     p.add_argument("--base-job", default="base",
                    help="the tenant's base job name; crossgate's built-in base replaces it")
+    p.add_argument("--mirror-dir", type=Path, default=Path("/var/cache/crossgate/mirror"),
+                   help="host mirror served to local nodes (default: "
+                        "/var/cache/crossgate/mirror)")
+    p.add_argument("--no-mirror", action="store_true",
+                   help="do not sync or serve the host mirror")
     p.add_argument("-v", "--verbose", action="store_true", help="ansible-playbook -vvv")
     p.set_defaults(func=run)
 
@@ -144,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
     if not frozen.run:
         return _usage(f"job {args.job!r} has no run playbook (Zuul refuses such a job)")
     projects.append(Project(base_repo.name, base_repo.root))
+    # The built-in base takes roles (configure-mirrors) from crossgate itself.
+    projects.append(Project(CROSSGATE_ROLES, CROSSGATE_ROOT))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     build_dir = (args.build_root / f"{stamp}-{args.job}").resolve()
     pool_name = args.pool or f"run-{build_dir.name[-24:]}".replace("_", "-")
@@ -157,8 +166,31 @@ def run(args: argparse.Namespace) -> int:
                          boot_timeout=args.boot_timeout)
 
     executor = Executor(frozen, nodeset, projects, project, provider_factory, build_dir,
-                        RunOptions(extra_vars=extra_vars, verbose=args.verbose))
+                        RunOptions(extra_vars=extra_vars, verbose=args.verbose,
+                                   mirror_dir=None if args.no_mirror or
+                                   args.provider != "local" else args.mirror_dir))
+    from crossgate.nodes import DEFAULT_STATE_ROOT
+    pool_dir = DEFAULT_STATE_ROOT / pool_name
+    pool_is_new = not pool_dir.exists()
     build = executor.execute()
+    if pool_is_new and args.provider == "local":
+        _forget_pool(pool_dir, build_dir)
     print(f"crossgate run: {args.job}: {build.result}; console log "
           f"{build_dir / 'work' / 'logs' / 'job-output.txt'}; build {build_dir}")
     return EXIT_SUCCESS if build.result == "SUCCESS" else EXIT_FAILED
+
+
+def _forget_pool(pool_dir: Path, build_dir: Path) -> None:
+    """Remove the folder of a pool this build made, once its nodes are down; the
+    nodes' console logs move to the build directory (node-consoles/)."""
+    import shutil
+
+    from crossgate.nodes import system
+
+    if not pool_dir.is_dir() or (pool_dir / "state.json").exists() \
+            or system.mounts_under(pool_dir):
+        return
+    logs = pool_dir / "logs"
+    if logs.is_dir():
+        shutil.copytree(logs, build_dir / "node-consoles", dirs_exist_ok=True)
+    shutil.rmtree(pool_dir, ignore_errors=True)

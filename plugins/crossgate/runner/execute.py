@@ -113,6 +113,8 @@ class RunOptions:
     tenant: str = "local"
     verbose: bool = False
     quiet: bool = False
+    mirror_dir: Path | None = None    # None: no host mirror
+    mirror_port: int = 8780
 
 
 class NodeProvider:
@@ -162,6 +164,7 @@ class Executor:
         self.control_dir = Path("/tmp") / f"cg-cp-{self.build_uuid[:10]}"
         self.nodes: dict[str, Any] = {}
         self.unreachable: set[str] = set()
+        self.site_vars: dict[str, Any] = {}
         self.console = Console(build_dir / "job-output.txt", quiet=self.options.quiet)
 
     # --- variables -----------------------------------------------------------
@@ -325,6 +328,10 @@ class Executor:
         if will_retry is not None:
             cmd += ["-e", f"zuul_will_retry={will_retry}"]
         cmd += ["-e", f"@{self.ansible_dir / 'zuul_vars.yaml'}"]
+        if self.site_vars:
+            site = self.ansible_dir / "site_vars.yaml"
+            site.write_text(yaml.safe_dump(self.site_vars))
+            cmd += ["-e", f"@{site}"]
         if self.options.extra_vars:
             cmd += ["-e", f"@{self.ansible_dir / 'cli_extra_vars.yaml'}"]
         env = dict(os.environ, ANSIBLE_CONFIG=str(cfg), ZUUL_JOBDIR=str(self.build_dir),
@@ -439,6 +446,7 @@ class Executor:
         build = BuildResult("ERROR", self.job.name, self.build_dir, 0, start=time.time())
         try:
             self.prepare()
+            self.sync_mirror()
             self._attempts(build)
         except RunError as exc:
             build.result, build.error_detail = "ERROR", str(exc)
@@ -478,6 +486,74 @@ class Executor:
                               + (f" ({detail})" if detail else ""))
         build.result = "RETRY_LIMIT"
 
+    # --- the host mirror -----------------------------------------------------
+
+    def sync_mirror(self) -> None:
+        """Fetch what the job declares it needs into the host mirror, as a CI site's
+        mirror already holds it: `crossgate_mirror_packages` (apt) and
+        `crossgate_mirror_requirements` (pip). A warm mirror downloads nothing."""
+        if self.options.mirror_dir is None:
+            return
+        from crossgate.mirror import MirrorError, sync_apt, sync_wheels
+
+        packages = [str(p) for p in self.job.vars.get("crossgate_mirror_packages") or []]
+        reqs = [str(r) for r in self.job.vars.get("crossgate_mirror_requirements") or []]
+        try:
+            if packages:
+                rep = sync_apt(packages, self.options.mirror_dir)
+                self.console.line(
+                    f"MIRROR: apt {len(packages)} package(s), closure {rep.closure}: "
+                    f"{rep.downloaded} downloaded ({rep.downloaded_bytes} bytes), "
+                    f"{rep.present} present, {rep.seconds:.1f} s")
+            if reqs:
+                wrep = sync_wheels(reqs, self.options.mirror_dir)
+                self.console.line(
+                    f"MIRROR: pip {len(reqs)} requirement(s), {wrep.wheels} wheel(s): "
+                    f"{wrep.downloaded} downloaded ({wrep.downloaded_bytes} bytes), "
+                    f"{wrep.present} present, {wrep.seconds:.1f} s")
+        except MirrorError as exc:
+            raise RunError(f"host mirror: {exc}") from exc
+
+    def start_mirror(self, provider: Any) -> Any:
+        """Serve the mirror on the pool's host address; the URLs reach the playbooks
+        as site variables (extra vars, as Zuul passes its site-variables)."""
+        self.site_vars = {}
+        root = self.options.mirror_dir
+        state_file = getattr(provider, "state_path", None)
+        if root is None or state_file is None or not Path(state_file).exists():
+            return None
+        if not ((root / "apt" / "Packages").exists() or (root / "wheels").is_dir()):
+            return None
+        from crossgate.mirror import MirrorError, mirror_urls, start_server
+        from crossgate.nodes.state import load_state
+
+        state = load_state(Path(state_file))
+        if state is None:
+            return None
+        try:
+            server = start_server(root, state.host_address, self.options.mirror_port,
+                                  state_dir=self.ansible_dir / "mirror")
+        except MirrorError as exc:
+            raise RunError(f"host mirror: {exc}") from exc
+        urls = mirror_urls(server.address, server.port)
+        if (root / "apt" / "Packages").exists():
+            self.site_vars["crossgate_mirror_apt_url"] = urls["apt"]
+        if (root / "wheels" / "simple").is_dir():
+            self.site_vars["crossgate_mirror_pypi_url"] = urls["pypi"]
+            self.site_vars["crossgate_mirror_wheels_url"] = urls["wheels"]
+        self.console.line("MIRROR: serving " + ", ".join(
+            f"{k}={v}" for k, v in sorted(self.site_vars.items())))
+        return server
+
+    def stop_mirror(self, server: Any) -> None:
+        if server is None:
+            return
+        from crossgate.mirror import stop_server
+        try:
+            stop_server(server.address, server.port, self.ansible_dir / "mirror")
+        except Exception as exc:  # the build's result matters more
+            self.console.line(f"MIRROR: stop failed: {exc}")
+
     def _one_attempt(self, build: BuildResult, attempt: int,
                      last: bool) -> tuple[str | None, str | None]:
         from crossgate.nodes import InvalidInput, NodeFailure, NodeSpec
@@ -508,11 +584,14 @@ class Executor:
             _down(provider, self.console)
             return "NODE_FAILURE", str(exc)
         self.nodes, self.unreachable = nodes, set()
+        server = None
         try:
+            server = self.start_mirror(provider)
             self.write_inventory(nodes, [])
             self.write_zuul_vars(attempt)
             return self._phases(build, attempt, last)
         finally:
+            self.stop_mirror(server)
             _down(provider, self.console)
 
     def _phases(self, build: BuildResult, attempt: int,
