@@ -281,6 +281,7 @@ color:#fff}
 .result-pass{color:#2e7d32}.result-fail{color:#c62828}
 pre{white-space:pre-wrap;word-break:break-all;background:#f8f8f8;padding:.4em;margin:.3em 0}
 td.num{text-align:right;white-space:nowrap}
+table.layers{width:auto;margin-bottom:1em}
 svg text{font-size:11px;font-family:sans-serif}
 """
 
@@ -311,6 +312,7 @@ def render_html(results, title="crossgate report"):
         parts.extend(f"<li>{esc(line)}</li>" for line in results["failures"])
         parts.append("</ul>")
     parts.append("<h2>Checks by layer</h2>")
+    parts.append(_layer_counts(results))
     parts.append(_layer_table(results))
     parts.append("<h2>Timing</h2>")
     parts.append(render_waterfall(results))
@@ -319,6 +321,19 @@ def render_html(results, title="crossgate report"):
                  for src in results["sources"])
     parts.append("</ul></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _layer_counts(results):
+    if not results["layers"]:
+        return ""
+    rows = ['<table class="layers"><thead><tr><th>layer</th><th>passed</th><th>failed</th>'
+            "<th>skipped</th></tr></thead><tbody>"]
+    for layer, c in sorted(results["layers"].items(), key=lambda kv: _layer_order(kv[0])):
+        rows.append(f"<tr><td>{esc(layer)}</td><td class=\"num\">{c['pass']}</td>"
+                    f"<td class=\"num{' st-fail st' if c['fail'] else ''}\">{c['fail']}</td>"
+                    f"<td class=\"num\">{c['skip']}</td></tr>")
+    rows.append("</tbody></table>")
+    return "\n".join(rows)
 
 
 def _layer_table(results):

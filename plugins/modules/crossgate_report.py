@@ -115,7 +115,8 @@ def main() -> None:
         results, paths, changed = report(p["src"], p["dest"], files=p["files"],
                                          title=p["title"], check_mode=module.check_mode)
     except ReportError as exc:
-        module.fail_json(msg="invalid crossgate records:\n" + "\n".join(exc.errors),
+        module.fail_json(msg=f"invalid crossgate records under {p['src']}:\n"
+                         + "\n".join(exc.errors),
                          errors=exc.errors)
     except OSError as exc:
         module.fail_json(msg=f"cannot write the report into {p['dest']}: {exc}")

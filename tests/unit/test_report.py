@@ -271,6 +271,7 @@ def test_html_table_status_colours_and_failures(tree: Path) -> None:
     assert "<title>a &lt;job&gt; &quot;x&quot;</title>" in page
     assert 'class="st st-fail">fail<' in page and 'class="st st-skip">skip<' in page
     assert "<details open>" in page  # a failure shows its evidence unfolded
+    assert '<tr><td>ceph</td><td class="num">0</td><td class="num st-fail st">1</td>' in page
     assert "<li>ceph/health on node1: HEALTH_WARN</li>" in page
     assert "deploy ceph" in page and "validate" in page
 
