@@ -77,10 +77,13 @@ def test_failed_check_fails_the_job_with_its_evidence(tmp_path: Path) -> None:
     # the report is made in post-run, so a failed check is a POST_FAILURE
     assert (rc, build["result"]) == (1, "POST_FAILURE"), console
     assert build["warnings"] == ["ceph/health on node1: cluster is HEALTH_ERR"]
-    assert "crossgate: 1 of 5 checks failed" in console
+    assert "crossgate: 1 of 3 checks failed" in console
     assert "HEALTH_ERR 1 osds down <marker-4711>" in console  # the evidence
     results = json.loads((build_dir / "work/logs/crossgate-results/results.json").read_text())
     assert results["failures"] == ["ceph/health on node1: cluster is HEALTH_ERR"]
+    # node2 (the report node) has no results folder at all: 0 records, no error
+    assert results["nodes"] == ["node1"]
+    assert not list((build_dir / "work/logs/crossgate-results/records/node2").iterdir())
     assert (build_dir / "work/logs/crossgate-results/report.html").is_file()
 
 
@@ -88,6 +91,9 @@ def test_invalid_record_names_file_line_and_field(tmp_path: Path) -> None:
     rc, build, build_dir, console = run_job(tmp_path, "report-e2e-invalid")
     assert (rc, build["result"]) == (1, "POST_FAILURE"), console
     assert "node1/e2e.jsonl:3: layer 'storage' is not one of ['network'" in console
+    assert build["warnings"] == [
+        "invalid crossgate records: node1/e2e.jsonl:3: layer 'storage' is not one of "
+        "['network', 'ceph', 'openstack', 'kubernetes', 'cloudfoundry', 'base']"]
     # the records are in the logs to look at; no report was made from them
     out = build_dir / "work/logs/crossgate-results"
     assert (out / "records/node1/e2e.jsonl").is_file()
