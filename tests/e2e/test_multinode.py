@@ -1,0 +1,65 @@
+"""crossgate-multinode end to end on 3 local nodes, and the failures preflight must catch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+MISCONFIGURED = Path(__file__).resolve().parent / "multinode-repo"
+
+
+def run_job(tmp_path: Path, job: str, *, from_crossgate: bool) -> tuple[int, dict[str, Any], str,
+                                                                       Path]:
+    cmd = [sys.executable, "-m", "crossgate.cli", "run", job, "--build-root", str(tmp_path)]
+    if from_crossgate:
+        cmd += ["--path", str(REPO), "--name", "crossgate/crossgate"]
+    else:
+        cmd += ["--path", str(MISCONFIGURED), "--name", "example/multinode",
+                "--project", f"crossgate/crossgate={REPO}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+    build_dir = sorted(tmp_path.glob(f"*-{job}"))[-1]
+    build = json.loads((build_dir / "build.json").read_text())
+    console = (build_dir / "job-output.txt").read_text()
+    return proc.returncode, build, console, build_dir
+
+
+def test_crossgate_multinode_passes(tmp_path: Path) -> None:
+    rc, build, console, build_dir = run_job(tmp_path, "crossgate-multinode",
+                                            from_crossgate=True)
+    assert (rc, build["result"]) == (0, "SUCCESS"), console[-5000:]
+    # the overlay matrix: 3 nodes, 6 ordered pairs, each one a passing record
+    for node in ("controller", "compute1", "compute2"):
+        assert (build_dir / "work/logs" / node / "system/journal.txt").exists()
+    assert "overlay-ping:controller->compute2: pass" in console
+
+
+def test_wrong_mtu_fails_on_entry_naming_node_and_mtu(tmp_path: Path) -> None:
+    rc, build, console, _ = run_job(tmp_path, "multinode-wrong-mtu", from_crossgate=False)
+    assert rc == 1
+    # a pre-run failure: retried, and with attempts 1 that is RETRY_LIMIT
+    assert build["result"] == "RETRY_LIMIT"
+    assert "configure_overlay_mtu=1500 gives an overlay MTU of 1500 on node" in console
+    assert "at most 1450" in console
+
+
+def test_blocked_overlay_port_fails_preflight_naming_the_pairs(tmp_path: Path) -> None:
+    rc, build, console, _ = run_job(tmp_path, "multinode-blocked-port", from_crossgate=False)
+    assert (rc, build["result"]) == (1, "RETRY_LIMIT")
+    assert "overlay check failed for" in console
+    assert "compute2" in console.split("overlay check failed for", 1)[1].split("\n", 1)[0]
+    assert "at MTU 1450 failed" in console
+
+
+def test_bad_role_variable_fails_on_entry_naming_it(tmp_path: Path) -> None:
+    rc, build, console, _ = run_job(tmp_path, "multinode-bad-variable", from_crossgate=False)
+    assert (rc, build["result"]) == (1, "RETRY_LIMIT")
+    assert "configure_overlay_vxlan_port" in console
+    assert "argument_spec" in console or "arg spec" in console
