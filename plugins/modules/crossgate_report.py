@@ -96,8 +96,8 @@ errors:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.crossgate_report import ReportError, report  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.crossgate_report import ReportError, report
 
 
 def main() -> None:
