@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 bash tools/install-node-deps.sh
-JOB=${CROSSGATE_MAIN_JOB:-crossgate-test-write-hosts-file}
+JOB=${CROSSGATE_MAIN_JOB:-crossgate-multinode}
 
 echo "main: crossgate check of the library (zuul.d/ and the self-test zuul-tests.d/)"
 .venv/bin/crossgate check -q --extra-config-path zuul-tests.d .
@@ -15,7 +15,8 @@ rc=0
 .venv/bin/crossgate run "$JOB" --extra-config-path zuul-tests.d --build-root build/runs || rc=$?
 build=$(ls -dt build/runs/*-"$JOB" 2>/dev/null | head -1)
 if [ -n "$build" ]; then
-    echo "main: report: $build/build.json (result, playbooks, zuul_return data)"
+    echo "main: build: $build/build.json (result, playbooks, zuul_return data)"
     echo "main: console log: $build/work/logs/job-output.txt; node logs: $build/work/logs/"
+    echo "main: report: $build/work/logs/crossgate-results/report.html"
 fi
 exit "$rc"

@@ -39,6 +39,17 @@ def test_crossgate_multinode_passes(tmp_path: Path) -> None:
     for node in ("controller", "compute1", "compute2"):
         assert (build_dir / "work/logs" / node / "system/journal.txt").exists()
     assert "overlay-ping:controller->compute2: pass" in console
+    # the report: every node's records, validated, as results.json, JUnit and HTML
+    results_dir = build_dir / "work/logs/crossgate-results"
+    results = json.loads((results_dir / "results.json").read_text())
+    checks = {(r["node"], r["check"]) for r in results["records"]}
+    assert len([c for c in checks if c[1].startswith("overlay-ping:")]) == 6
+    assert results["summary"]["fail"] == 0
+    assert results["result"] == "pass"
+    assert {p["name"] for p in results["phases"]} >= {"multinode", "nodes", "network"}
+    assert (results_dir / "junit.xml").exists()
+    assert "<svg" in (results_dir / "report.html").read_text()
+    assert any(a["url"] == "crossgate-results/report.html" for a in build["artifacts"])
 
 
 def test_wrong_mtu_fails_on_entry_naming_node_and_mtu(tmp_path: Path) -> None:
