@@ -1,8 +1,9 @@
 #!/bin/bash
 # The test command: set up, then run every tox environment of the suite:
-# linters, py3 (unit and config tests) and e2e (real local nodes; needs root).
+# linters, py3 (unit and config tests), e2e (real local nodes; needs root) and
+# molecule (every role's scenario on real local nodes; needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 bash tools/install-node-deps.sh
-exec .venv/bin/tox -e "${TOX_ENVS:-linters,py3,e2e}" "$@"
+exec .venv/bin/tox -e "${TOX_ENVS:-linters,py3,e2e,molecule}" "$@"
