@@ -20,6 +20,8 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from crossgate.procs import alive, proc_start_time
+
 from .model import DEFAULT_PORT, DEFAULT_STATE_DIR, InvalidInput, Layout, ServerFailure
 
 HTTPD = Path(__file__).with_name("httpd.py")
@@ -87,25 +89,6 @@ def state_path(state_dir: Path, address: str, port: int) -> Path:
 
 def log_path(state_dir: Path, address: str, port: int) -> Path:
     return Path(state_dir) / f"server-{address}-{port}.log"
-
-
-def proc_start_time(pid: int) -> int | None:
-    """Start time (clock ticks since boot) of ``pid``; None if gone or a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] in ("Z", "X"):
-        return None
-    return int(fields[19])
-
-
-def alive(pid: int, start: int | None) -> bool:
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-    now = proc_start_time(pid)
-    return now is not None and (start is None or now == start)
 
 
 def load(path: Path) -> ServerState | None:

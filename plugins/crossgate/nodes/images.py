@@ -14,7 +14,6 @@ image keep their lower layer until they are torn down.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -23,6 +22,8 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from crossgate.locks import LockTimeout, acquire
 
 from .labels import RECIPES, Recipe
 from .model import NodeFailure, WaitTimeout
@@ -170,21 +171,13 @@ def cached_image(recipe: Recipe, cache: Path = DEFAULT_CACHE) -> Path | None:
 
 
 def _lock(path: Path, timeout: float, what: str) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fd
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                os.close(fd)
-                raise WaitTimeout(
-                    f"timed out after {timeout:.0f}s waiting for the lock {path} ({what}); "
-                    "last state: held by another process"
-                ) from None
-            time.sleep(0.2)
+    try:
+        return acquire(path, timeout)
+    except LockTimeout:
+        raise WaitTimeout(
+            f"timed out after {timeout:.0f}s waiting for the lock {path} ({what}); "
+            "last state: held by another process"
+        ) from None
 
 
 def ensure_image(

@@ -17,7 +17,6 @@ of the node can be found and killed through the cgroup, even after nspawn itself
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import signal
@@ -27,6 +26,8 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from crossgate.locks import LockTimeout, acquire
 
 from . import network, system
 from .images import DEFAULT_CACHE, resolve_image
@@ -165,22 +166,16 @@ class LocalPool(Provider):
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        lock = self.dir / "lock"
         try:
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise WaitTimeout(
-                            f"pool {self.name}: timed out after {self.lock_timeout:.0f}s waiting "
-                            f"for the pool lock {self.dir / 'lock'}; last state: held by another "
-                            "crossgate process"
-                        ) from None
-                    time.sleep(0.1)
+            fd = acquire(lock, self.lock_timeout, poll=0.1)
+        except LockTimeout:
+            raise WaitTimeout(
+                f"pool {self.name}: timed out after {self.lock_timeout:.0f}s waiting "
+                f"for the pool lock {lock}; last state: held by another "
+                "crossgate process"
+            ) from None
+        try:
             yield
         finally:
             os.close(fd)

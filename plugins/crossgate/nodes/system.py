@@ -14,6 +14,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from crossgate.procs import alive, proc_start_time, reap
+
+__all__ = ["alive", "proc_start_time", "reap"]  # and everything defined below
+
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup/systemd"))
 
 
@@ -22,32 +26,7 @@ def run(argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]
 
 
 # -- processes ------------------------------------------------------------------------------
-
-
-def proc_start_time(pid: int) -> int | None:
-    """Start time (clock ticks since boot) of ``pid``, None if it does not exist or is a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] in ("Z", "X"):
-        return None
-    return int(fields[19])
-
-
-def reap(pid: int) -> None:
-    """Collect ``pid`` if it is a child of this process (no zombie stays behind)."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-
-
-def alive(pid: int | None, start: int | None) -> bool:
-    if not pid:
-        return False
-    reap(pid)
-    now = proc_start_time(pid)
-    return now is not None and (start is None or now == start)
+# proc_start_time, reap and alive come from crossgate.procs (re-exported for callers).
 
 
 def signal_pid(pid: int | None, start: int | None, sig: int) -> bool:
