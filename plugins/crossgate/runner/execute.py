@@ -39,8 +39,6 @@ from .freeze import FrozenJob, Playbook
 from .projects import Project, find_project
 
 PLUGINS = Path(__file__).resolve().parent.parent.parent  # the plugins/ folder
-RESULTS = ("SUCCESS", "FAILURE", "POST_FAILURE", "TIMED_OUT", "RETRY_LIMIT", "NODE_FAILURE",
-           "ERROR")
 RC_UNREACHABLE = 3  # documented; ansible also exits 4, so the callback's file decides
 
 
@@ -117,13 +115,6 @@ class RunOptions:
     mirror_port: int = 8780
 
 
-class NodeProvider:
-    """What the executor needs from a node pool (crossgate.nodes providers fit)."""
-
-    def up(self, specs: list[Any]) -> list[Any]: ...  # pragma: no cover
-    def down(self) -> None: ...  # pragma: no cover
-
-
 def archive_project(project: Project, dest: Path) -> None:
     """A tar of the project's tree as it is (tracked and untracked, not ignored
     files, plus .git), for the nodes' ~/src."""
@@ -157,6 +148,9 @@ class Executor:
         self.build_dir = build_dir
         self.options = options or RunOptions()
         self.build_uuid = uuid.uuid4().hex
+        # The checkout does not move during a build: ask git once.
+        self.branch = project.branch()
+        self.commit = project.commit()
         self.work = build_dir / "work"
         self.log_root = self.work / "logs"
         self.ansible_dir = build_dir / "ansible"
@@ -182,7 +176,7 @@ class Executor:
         return out
 
     def zuul_vars(self, attempt: int, playbook_context: dict[str, Any]) -> dict[str, Any]:
-        branch = self.project.branch()
+        branch = self.branch
         projects = {}
         required_names = {find_project(self.projects, n).canonical_name  # type: ignore[union-attr]
                           for n in self.job.required_projects}
@@ -192,7 +186,7 @@ class Executor:
                      checkout_description="local checkout", commit=p.commit())
             projects[p.canonical_name] = d
         item = {"project": self.project.zuul_dict(), "branch": branch,
-                "ref": f"refs/heads/{branch}", "newrev": self.project.commit(),
+                "ref": f"refs/heads/{branch}", "newrev": self.commit,
                 "oldrev": None}
         return {
             "ansible_version": self.job.ansible_version or "11",
@@ -205,7 +199,7 @@ class Executor:
                 "result_data_file": str(self.work / "results.json"),
                 "inventory_file": str(self.ansible_dir / "inventory.yaml")},
             "include_vars": [], "items": [item], "job": self.job.name,
-            "jobtags": [], "newrev": self.project.commit(), "oldrev": None,
+            "jobtags": [], "newrev": self.commit, "oldrev": None,
             "pipeline": self.options.pipeline, "playbook_context": playbook_context,
             "post_review": False, "post_timeout": self.job.post_timeout,
             "project": self.project.zuul_dict(), "projects": projects,
@@ -322,7 +316,7 @@ class Executor:
                "-e", f"zuul_execution_phase_index={index}",
                "-e", f"zuul_execution_trusted={pb.builtin}",
                "-e", f"zuul_execution_canonical_name_and_path={pb.repo.name}/{pb.path}",
-               "-e", f"zuul_execution_branch={self.project.branch()}"]
+               "-e", f"zuul_execution_branch={self.branch}"]
         if success is not None:
             cmd += ["-e", f"zuul_success={success}"]
         if will_retry is not None:
@@ -686,8 +680,3 @@ def _down(provider: Any, console: Console) -> None:
         provider.down()
     except Exception as exc:  # teardown must not hide the build's result
         console.line(f"NODES: teardown failed: {exc}")
-
-
-def clean_build_dir(path: Path) -> None:
-    if path.exists():
-        shutil.rmtree(path)
