@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
+MODULES = Path(__file__).resolve().parents[2] / "roles" / "crossgate-modules"
 
 
 def _load(name: str, path: Path) -> types.ModuleType:
@@ -26,8 +27,8 @@ def _load(name: str, path: Path) -> types.ModuleType:
 
 
 records = _load("ansible.module_utils.crossgate_records",
-                PLUGINS / "module_utils/crossgate_records.py")
-matrix = _load("crossgate_overlay_matrix", PLUGINS / "modules/crossgate_overlay_matrix.py")
+                MODULES / "module_utils/crossgate_records.py")
+matrix = _load("crossgate_overlay_matrix", MODULES / "library/crossgate_overlay_matrix.py")
 SCHEMA = json.loads((PLUGINS / "schemas/check-record.schema.json").read_text())
 
 OK = """PING 172.24.4.2 (172.24.4.2) 1422(1450) bytes of data.

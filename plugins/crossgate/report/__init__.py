@@ -1,8 +1,8 @@
 """`crossgate report`: the post-run results step, on the host.
 
-The logic lives in plugins/module_utils (crossgate_records, crossgate_report), where
-the crossgate_report Ansible module finds it on a node; this package loads the same
-files so that the host and the node produce identical reports.
+The logic lives in the module_utils of the crossgate-modules role (crossgate_records,
+crossgate_report), where the crossgate_report Ansible module finds it on a node; this
+package loads the same files so that the host and the node produce identical reports.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 PLUGINS = Path(__file__).resolve().parent.parent.parent  # the plugins/ folder
-MODULE_UTILS = PLUGINS / "module_utils"
+MODULE_UTILS = PLUGINS.parent / "roles" / "crossgate-modules" / "module_utils"
 RECORD_SCHEMA = PLUGINS / "schemas" / "check-record.schema.json"
 RESULTS_SCHEMA = Path(__file__).resolve().with_name("results.schema.json")
 
