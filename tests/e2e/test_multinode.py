@@ -16,9 +16,10 @@ REPO = Path(__file__).resolve().parents[2]
 MISCONFIGURED = Path(__file__).resolve().parent / "multinode-repo"
 
 
-def run_job(tmp_path: Path, job: str, *, from_crossgate: bool) -> tuple[int, dict[str, Any], str,
-                                                                       Path]:
-    cmd = [sys.executable, "-m", "crossgate.cli", "run", job, "--build-root", str(tmp_path)]
+def run_job(tmp_path: Path, job: str, *, from_crossgate: bool,
+            extra: tuple[str, ...] = ()) -> tuple[int, dict[str, Any], str, Path]:
+    cmd = [sys.executable, "-m", "crossgate.cli", "run", job, "--build-root", str(tmp_path),
+           *extra]
     if from_crossgate:
         cmd += ["--path", str(REPO), "--name", "crossgate/crossgate"]
     else:
@@ -59,6 +60,38 @@ def test_wrong_mtu_fails_on_entry_naming_node_and_mtu(tmp_path: Path) -> None:
     assert build["result"] == "RETRY_LIMIT"
     assert "configure_overlay_mtu=1500 gives an overlay MTU of 1500 on node" in console
     assert "at most 1450" in console
+
+
+def test_small_path_mtu_fails_preflight_naming_the_pairs_and_mtu(tmp_path: Path) -> None:
+    # compute1's link carries 1400-byte frames while its interface says 1500: the overlay MTU
+    # derived from the interface (1450) does not fit through compute1, and only its pairs fail.
+    rc, build, console, build_dir = run_job(tmp_path, "multinode-small-path-mtu",
+                                            from_crossgate=False,
+                                            extra=("--link-mtu", "compute1=1400"))
+    assert (rc, build["result"]) == (1, "RETRY_LIMIT"), console[-3000:]
+    failed = {w.split(" on ", 1)[0] for w in build["warnings"]}
+    assert failed == {
+        "network/overlay-ping:compute1->compute2", "network/overlay-ping:compute1->controller",
+        "network/overlay-ping:compute2->compute1", "network/overlay-ping:controller->compute1",
+    }, build["warnings"]
+    assert "overlay check failed for controller->compute1: " in console
+    assert "full-size don't-fragment ping at MTU 1450 failed" in console
+    results = json.loads((build_dir / "work/logs/crossgate-results/results.json").read_text())
+    passed = {r["check"] for r in results["records"] if r["status"] == "pass"}
+    assert passed == {"overlay-ping:controller->compute2", "overlay-ping:compute2->controller"}
+
+
+def test_link_mtu_for_a_node_not_in_the_nodeset_is_refused(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "crossgate.cli", "run", "multinode-small-path-mtu",
+         "--path", str(MISCONFIGURED), "--name", "example/multinode",
+         "--project", f"crossgate/crossgate={REPO}", "--build-root", str(tmp_path),
+         "--link-mtu", "compute9=1400"],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "--link-mtu compute9=1400: no node 'compute9' in the job's nodeset" in proc.stderr
+    assert "controller" in proc.stderr
+    assert list(tmp_path.iterdir()) == []  # refused before any build started
 
 
 def test_blocked_overlay_port_fails_preflight_naming_the_pairs(tmp_path: Path) -> None:

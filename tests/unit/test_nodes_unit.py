@@ -15,6 +15,7 @@ from crossgate.nodes.model import (
     Node,
     NodeFailure,
     NodeSpec,
+    parse_link_mtus,
     parse_node_arg,
     specs_for_count,
     validate_specs,
@@ -146,6 +147,48 @@ def test_validate_specs_rejects_duplicates_and_unknown_labels() -> None:
         validate_specs([NodeSpec("a"), NodeSpec("a")])
     with pytest.raises(InvalidInput, match="'a:nope'"):
         validate_specs([NodeSpec("a", "nope")], ["debian"])
+
+
+def test_parse_link_mtus() -> None:
+    assert parse_link_mtus([]) == {}
+    assert parse_link_mtus(["peer1=1400", "peer2=576", "peer1=9000"]) == {
+        "peer1": 9000, "peer2": 576}
+
+
+@pytest.mark.parametrize(
+    "item, allowed",
+    [
+        ("peer1", "NODE=MTU"),
+        ("peer1=", "an MTU from 576 to 9000"),
+        ("peer1=big", "an MTU from 576 to 9000"),
+        ("peer1=575", "an MTU from 576 to 9000"),
+        ("peer1=9001", "an MTU from 576 to 9000"),
+        ("Peer1=1400", "lower-case letters"),
+    ],
+)
+def test_parse_link_mtus_names_option_value_and_allowed(item: str, allowed: str) -> None:
+    with pytest.raises(InvalidInput, match=r"^--link-mtu: invalid value") as exc:
+        parse_link_mtus([item])
+    assert allowed in exc.value.allowed
+    assert item.partition("=")[0] in str(exc.value.value)
+
+
+def test_link_mtu_for_an_unknown_node_is_refused_before_anything_starts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from crossgate.nodes.local import LocalPool
+
+    pool = LocalPool("p", state_root=tmp_path, link_mtus={"ghost": 1400})
+    with pytest.raises(InvalidInput, match=r"'ghost=1400'; allowed: a node of the pool: a, b"):
+        pool.up([NodeSpec("a"), NodeSpec("b")])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_nodes_up_refuses_link_mtu_with_the_inventory_provider(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    inv = tmp_path / "inv.yaml"
+    inv.write_text("all: {hosts: {}}\n")
+    rc = nodes_main(["nodes", "up", "--provider", "inventory", "--inventory", str(inv),
+                     "--link-mtu", "a=1400"])
+    assert rc == 2
+    assert "--link-mtu" in capsys.readouterr().err
 
 
 # -- state ---------------------------------------------------------------------------------

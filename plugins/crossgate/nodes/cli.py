@@ -19,6 +19,7 @@ from .model import (
     NodeFailure,
     NodesError,
     NodeSpec,
+    parse_link_mtus,
     parse_node_arg,
     specs_for_count,
     validate_pool_name,
@@ -73,6 +74,14 @@ def add_parser(subparsers: Any) -> None:
     up.add_argument("--image-timeout", type=float, default=900.0, help="seconds for an image build")
     up.add_argument("--image-cache", type=Path, default=DEFAULT_CACHE)
     up.add_argument(
+        "--link-mtu",
+        action="append",
+        default=[],
+        metavar="NODE=MTU",
+        help="local: the MTU the node's link to the bridge carries, below its interface's 1500 "
+        "(as a cloud network with a smaller path MTU); repeatable",
+    )
+    up.add_argument(
         "--ssh-timeout", type=float, default=30.0, help="inventory: seconds per machine for SSH"
     )
     up.set_defaults(func=cmd_up)
@@ -99,6 +108,10 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def _pool(args: argparse.Namespace, **local: Any) -> Provider:
     validate_pool_name(args.pool)
     if args.provider == "inventory":
+        if local.get("link_mtus"):
+            raise InvalidInput(
+                "--link-mtu", getattr(args, "link_mtu", None), "only with --provider local"
+            )
         if args.inventory is None:
             raise InvalidInput(
                 "--inventory", None, "a YAML inventory file with --provider inventory"
@@ -171,6 +184,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         boot_timeout=args.boot_timeout,
         image_timeout=args.image_timeout,
         image_cache=args.image_cache,
+        link_mtus=parse_link_mtus(args.link_mtu),
     )
     specs = _specs(args, pool)
     nodes = pool.up(specs)

@@ -32,7 +32,15 @@ from crossgate.locks import LockTimeout, acquire
 from . import network, system
 from .images import DEFAULT_CACHE, resolve_image
 from .labels import LABELS, image_for_label
-from .model import Node, NodeFailure, NodesError, NodeSpec, WaitTimeout, validate_specs
+from .model import (
+    InvalidInput,
+    Node,
+    NodeFailure,
+    NodesError,
+    NodeSpec,
+    WaitTimeout,
+    validate_specs,
+)
 from .provider import Provider
 from .ssh import ensure_keypair, wait_for_ssh
 from .state import NodeState, PoolState, StateError, load_state, save_state
@@ -60,6 +68,7 @@ class LocalPool(Provider):
         kill_timeout: float = 10.0,
         lock_timeout: float = 300.0,
         nspawn_args: tuple[str, ...] = (),
+        link_mtus: dict[str, int] | None = None,
     ) -> None:
         super().__init__(name)
         self.state_root = Path(state_root)
@@ -74,6 +83,9 @@ class LocalPool(Provider):
         self.kill_timeout = kill_timeout
         self.lock_timeout = lock_timeout
         self.nspawn_args = tuple(nspawn_args)
+        # node name -> MTU of its link to the bridge. The node's interface keeps 1500, as on a
+        # cloud network whose path MTU is smaller than what the guest's interface reports.
+        self.link_mtus = dict(link_mtus or {})
         self._save_mutex = threading.Lock()
 
     # -- public API ---------------------------------------------------------------------------
@@ -88,6 +100,13 @@ class LocalPool(Provider):
         torn down again and NodeFailure is raised.
         """
         validate_specs(specs, self.labels())
+        unknown = sorted(set(self.link_mtus) - {s.name for s in specs})
+        if unknown:
+            raise InvalidInput(
+                "--link-mtu",
+                f"{unknown[0]}={self.link_mtus[unknown[0]]}",
+                "a node of the pool: " + ", ".join(s.name for s in specs),
+            )
         with self._locked():
             old = self._load()
             if old is not None and self._running_as(old, specs):
@@ -211,8 +230,8 @@ class LocalPool(Provider):
         ]
 
     def _running_as(self, state: PoolState, specs: list[NodeSpec]) -> bool:
-        wanted = {(s.name, s.label) for s in specs}
-        have = {(n.name, n.label) for n in state.nodes.values()}
+        wanted = {(s.name, s.label, self.link_mtus.get(s.name)) for s in specs}
+        have = {(n.name, n.label, n.link_mtu) for n in state.nodes.values()}
         return (
             wanted == have
             and system.link_exists(state.bridge)
@@ -269,6 +288,7 @@ class LocalPool(Provider):
                 root=str(ndir / "root"),
                 veth=network.host_veth(machine),
                 cgroups=[f"{CGROUP_PREFIX}{net.pool_id}-{spec.name}"],
+                link_mtu=self.link_mtus.get(spec.name),
             )
         return state
 
@@ -426,6 +446,10 @@ class LocalPool(Provider):
         except NodeFailure:
             ns.status = "failed"
             raise
+        if ns.link_mtu is not None:
+            # Frames larger than this are dropped between the node and the bridge, both ways;
+            # the bridge's own MTU follows its smallest port, so the host's TCP still fits.
+            system.run(["ip", "link", "set", "dev", ns.veth, "mtu", str(ns.link_mtu)])
         ns.status = "up"
         self._save(state)
 

@@ -10,6 +10,9 @@ from pathlib import Path
 NODE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
 POOL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 MAX_NODES = 32
+# A node's link MTU (--link-mtu): from IPv4's minimum datagram a host must take to a jumbo frame.
+LINK_MTU_MIN = 576
+LINK_MTU_MAX = 9000
 
 
 class NodesError(Exception):
@@ -119,6 +122,24 @@ def validate_specs(specs: list[NodeSpec], known_labels: list[str] | None = None)
 
 def _labels_text(labels: list[str]) -> str:
     return "a known label: " + ", ".join(sorted(labels))
+
+
+def parse_link_mtus(items: list[str], option: str = "--link-mtu") -> dict[str, int]:
+    """Parse ``NODE=MTU`` items: the MTU a node's link to the pool's bridge carries."""
+    mtus: dict[str, int] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(option, item, "NODE=MTU, for example peer1=1400")
+        validate_node_name(name, option)
+        try:
+            mtu = int(value)
+        except ValueError:
+            mtu = -1
+        if not LINK_MTU_MIN <= mtu <= LINK_MTU_MAX:
+            raise InvalidInput(option, item, f"an MTU from {LINK_MTU_MIN} to {LINK_MTU_MAX}")
+        mtus[name] = mtu
+    return mtus
 
 
 def parse_node_arg(text: str, default_label: str) -> NodeSpec:

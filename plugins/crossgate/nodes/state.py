@@ -33,6 +33,7 @@ class NodeState:
     pid_start: int | None = None
     status: str = "new"  # new -> starting -> up | failed
     boot_seconds: float | None = None  # from launching nspawn to the first SSH login
+    link_mtu: int | None = None  # MTU of the host side of the node's link, when narrowed
 
 
 @dataclass

@@ -48,6 +48,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "like a nodepool label; adds to the built-in label table")
     p.add_argument("--boot-timeout", type=float, default=60.0,
                    help="seconds a local node may take to answer SSH (default: 60)")
+    p.add_argument("--link-mtu", action="append", default=[], metavar="NODE=MTU",
+                   help="local provider: the MTU a node's link to the bridge carries, below "
+                        "its interface's 1500 (a smaller path MTU, as on some clouds)")
     p.add_argument("-e", "--extra-var", action="append", default=[], metavar="VAR=VALUE",
                    help="an extra variable, above everything (value parsed as YAML); "
                         "@FILE reads a YAML file")
@@ -102,6 +105,14 @@ def run(args: argparse.Namespace) -> int:
                       "seconds")
     if args.provider == "inventory" and not args.inventory:
         return _usage("--provider inventory needs --inventory FILE")
+    from crossgate.nodes import InvalidInput
+    from crossgate.nodes.model import parse_link_mtus
+    try:
+        link_mtus = parse_link_mtus(args.link_mtu)
+    except InvalidInput as exc:
+        return _usage(str(exc))
+    if link_mtus and args.provider != "local":
+        return _usage(f"--link-mtu {args.link_mtu[0]!r}: only with --provider local")
     root = Path(args.path).resolve()
     project = Project.parse(args.name or root.name, root)
     projects = [project]
@@ -150,6 +161,13 @@ def run(args: argparse.Namespace) -> int:
         return _usage(f"job {args.job!r} is abstract; run a job that inherits from it")
     if not frozen.run:
         return _usage(f"job {args.job!r} has no run playbook (Zuul refuses such a job)")
+    # --link-mtu names a node of the nodeset (any of its names); the pool knows it by its first.
+    first_name = {n: h.names[0] for h in nodeset.hosts for n in h.names}
+    for name in link_mtus:
+        if name not in first_name:
+            return _usage(f"--link-mtu {name}={link_mtus[name]}: no node {name!r} in the job's "
+                          "nodeset; its nodes: " + ", ".join(nodeset.node_names))
+    link_mtus = {first_name[n]: mtu for n, mtu in link_mtus.items()}
     projects.append(Project(base_repo.name, base_repo.root))
     # The built-in base takes roles (configure-mirrors) from crossgate itself.
     projects.append(Project(CROSSGATE_ROLES, CROSSGATE_ROOT))
@@ -163,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
         if args.provider == "inventory":
             return open_pool("inventory", pool_name, inventory=args.inventory)
         return open_pool("local", pool_name, labels={**LABELS, **labels},
-                         boot_timeout=args.boot_timeout)
+                         boot_timeout=args.boot_timeout, link_mtus=link_mtus)
 
     executor = Executor(frozen, nodeset, projects, project, provider_factory, build_dir,
                         RunOptions(extra_vars=extra_vars, verbose=args.verbose,
