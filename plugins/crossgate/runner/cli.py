@@ -63,6 +63,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "/var/cache/crossgate/mirror)")
     p.add_argument("--no-mirror", action="store_true",
                    help="do not sync or serve the host mirror")
+    p.add_argument("--pipeline", default="local",
+                   help="zuul.pipeline of the build (default: local)")
+    p.add_argument("--tenant", default="local", help="zuul.tenant of the build (default: local)")
     p.add_argument("-v", "--verbose", action="store_true", help="ansible-playbook -vvv")
     p.set_defaults(func=run)
 
@@ -185,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
 
     executor = Executor(frozen, nodeset, projects, project, provider_factory, build_dir,
                         RunOptions(extra_vars=extra_vars, verbose=args.verbose,
+                                   pipeline=args.pipeline, tenant=args.tenant,
                                    mirror_dir=None if args.no_mirror or
                                    args.provider != "local" else args.mirror_dir))
     from crossgate.nodes import DEFAULT_STATE_ROOT

@@ -151,6 +151,7 @@ class Executor:
         # The checkout does not move during a build: ask git once.
         self.branch = project.branch()
         self.commit = project.commit()
+        self.oldrev = project.parent_commit()
         self.work = build_dir / "work"
         self.log_root = self.work / "logs"
         self.ansible_dir = build_dir / "ansible"
@@ -175,6 +176,20 @@ class Executor:
                 out.append(found)
         return out
 
+    def ref_item(self, with_src_dir: bool) -> dict[str, Any]:
+        """The item under test as Zuul's Ref.toDict gives it (zuul.items) and, with
+        the project's src_dir beside it, as in zuul.build_refs."""
+        item: dict[str, Any] = {"project": self.project.zuul_dict(), "branch": self.branch,
+                                "change_url": ""}
+        if self.oldrev:
+            item["oldrev"] = self.oldrev
+        if self.commit:
+            item["newrev"] = self.commit
+            item["commit_id"] = self.commit
+        if with_src_dir:
+            item["src_dir"] = self.project.src_dir
+        return item
+
     def zuul_vars(self, attempt: int, playbook_context: dict[str, Any]) -> dict[str, Any]:
         branch = self.branch
         projects = {}
@@ -182,29 +197,36 @@ class Executor:
                           for n in self.job.required_projects}
         for p in self.required():
             d = p.zuul_dict()
-            d.update(required=p.canonical_name in required_names, checkout=p.branch(),
-                     checkout_description="local checkout", commit=p.commit())
+            checkout = p.branch()
+            # Zuul's words for where a checkout comes from: the item's branch, or
+            # the project's own (default) branch when it has no such branch.
+            d.update(required=p.canonical_name in required_names, checkout=checkout,
+                     checkout_description="zuul branch" if checkout == branch
+                     else "project default branch", commit=p.commit())
             projects[p.canonical_name] = d
-        item = {"project": self.project.zuul_dict(), "branch": branch,
-                "ref": f"refs/heads/{branch}", "newrev": self.commit,
-                "oldrev": None}
+        ref_item = self.ref_item(with_src_dir=True)
         return {
             "ansible_version": self.job.ansible_version or "11",
             "attempts": attempt, "max_attempts": self.job.attempts,
             "branch": branch, "build": self.build_uuid, "buildset": uuid.uuid4().hex,
-            "build_refs": [item], "buildset_refs": [item], "child_jobs": [],
+            "build_refs": [ref_item], "buildset_refs": [dict(ref_item)],
+            "change_url": "", "child_jobs": [], "commit_id": self.commit,
+            "deduplicate": self.job.deduplicate,
             "event_id": None, "executor": {
                 "hostname": os.uname().nodename, "src_root": str(self.work / "src"),
                 "log_root": str(self.log_root), "work_root": str(self.work),
                 "result_data_file": str(self.work / "results.json"),
                 "inventory_file": str(self.ansible_dir / "inventory.yaml")},
-            "include_vars": [], "items": [item], "job": self.job.name,
-            "jobtags": [], "newrev": self.commit, "oldrev": None,
+            "image_build_name": None,
+            "include_vars": [], "items": [self.ref_item(with_src_dir=False)],
+            "job": self.job.name, "jobtags": [], "newrev": self.commit, "oldrev": self.oldrev,
             "pipeline": self.options.pipeline, "playbook_context": playbook_context,
             "post_review": False, "post_timeout": self.job.post_timeout,
+            "pre_timeout": self.job.pre_timeout,
             "project": self.project.zuul_dict(), "projects": projects,
             "ref": f"refs/heads/{branch}", "resources": {}, "tenant": self.options.tenant,
             "timeout": self.job.timeout, "voting": self.job.voting,
+            "workspace_checkout": self.job.workspace_checkout,
         }
 
     def write_inventory(self, nodes: dict[str, Any], unreachable: list[str]) -> None:
@@ -228,11 +250,19 @@ class Executor:
         squashed = inv.squash_variables([*names, "localhost"], self.nodeset.groups,
                                         host_vars_in, self.job.vars, self.job.group_vars,
                                         self.job.extra_vars)
+        # Zuul gives every host (and localhost, whose vars are the inventory's "all")
+        # `unsafe_vars`: its squashed variables again, every string marked !unsafe.
+        for hvars in squashed.values():
+            hvars["unsafe_vars"] = inv.mark_unsafe(dict(hvars))
         all_vars = squashed.pop("localhost")
         data = inv.make_inventory(squashed, self.nodeset.groups, all_vars, unreachable)
         self.ansible_dir.mkdir(parents=True, exist_ok=True)
-        (self.ansible_dir / "inventory.yaml").write_text(
-            yaml.safe_dump(data, default_flow_style=False, sort_keys=True))
+        (self.ansible_dir / "inventory.yaml").write_text(inv.dump_inventory(data))
+
+    def canonical_name(self, name: str) -> str:
+        """A repository's canonical name (host/name), as Zuul names playbooks."""
+        project = find_project(self.projects, name)
+        return project.canonical_name if project is not None else name
 
     def role_paths(self, pb: Playbook) -> list[str]:
         paths: list[str] = []
@@ -312,7 +342,8 @@ class Executor:
                "-e", f"zuul_execution_phase={pb.phase}",
                "-e", f"zuul_execution_phase_index={index}",
                "-e", f"zuul_execution_trusted={pb.builtin}",
-               "-e", f"zuul_execution_canonical_name_and_path={pb.repo.name}/{pb.path}",
+               "-e", "zuul_execution_canonical_name_and_path="
+                     f"{self.canonical_name(pb.repo.name)}/{pb.path}",
                "-e", f"zuul_execution_branch={self.branch}"]
         if success is not None:
             cmd += ["-e", f"zuul_success={success}"]

@@ -30,7 +30,8 @@ DEFAULT_TIMEOUT = 1800  # Zuul's default when a job sets none (tenant max-job-ti
 PLAIN_ATTRS = {"timeout": "timeout", "post-timeout": "post_timeout",
                "pre-timeout": "pre_timeout", "attempts": "attempts", "voting": "voting",
                "nodeset": "nodeset", "ansible-version": "ansible_version",
-               "description": "description"}
+               "description": "description", "workspace-checkout": "workspace_checkout",
+               "deduplicate": "deduplicate"}
 
 
 class FreezeError(Exception):
@@ -80,6 +81,8 @@ class FrozenJob:
     attempts: int = 3
     voting: bool = True
     ansible_version: str | None = None
+    workspace_checkout: bool | str = True
+    deduplicate: bool | str = "auto"
     abstract: bool = False
     description: str = ""
     source_repo: Repo | None = None

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 NODEPOOL_KEYS = ("label", "az", "cloud", "provider", "region", "host_id", "external_id",
                  "slot", "interface_ip", "public_ipv4", "private_ipv4", "public_ipv6",
                  "private_ipv6", "node_properties")
@@ -106,3 +108,31 @@ def make_inventory(hosts: dict[str, dict[str, Any]], groups: dict[str, list[str]
                                 for g, members in groups.items()}
     children["zuul_unreachable"] = {"hosts": {h: None for h in unreachable}}
     return {"all": {"hosts": hosts, "vars": all_vars, "children": children}}
+
+
+class UnsafeText(str):
+    """A string Ansible must not template (YAML tag !unsafe)."""
+
+
+def mark_unsafe(value: Any) -> Any:
+    """A copy of `value` with every string marked !unsafe, like Zuul's
+    yaml.mark_strings_unsafe for `unsafe_vars`."""
+    if isinstance(value, str):
+        return UnsafeText(value)
+    if isinstance(value, dict):
+        return {k: mark_unsafe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mark_unsafe(v) for v in value]
+    return value
+
+
+class _InventoryDumper(yaml.SafeDumper):
+    pass
+
+
+_InventoryDumper.add_representer(
+    UnsafeText, lambda dumper, data: dumper.represent_scalar("!unsafe", str(data)))
+
+
+def dump_inventory(data: dict[str, Any]) -> str:
+    return yaml.dump(data, Dumper=_InventoryDumper, default_flow_style=False, sort_keys=True)

@@ -57,6 +57,11 @@ class Project:
     def commit(self) -> str | None:
         return self.git("rev-parse", "HEAD") or None
 
+    def parent_commit(self) -> str | None:
+        """HEAD's first parent: the old revision when the checkout's last commit is
+        taken as the ref update under test."""
+        return self.git("rev-parse", "-q", "--verify", "HEAD^") or None
+
     def zuul_dict(self) -> dict[str, Any]:
         return {"name": self.name, "short_name": self.short_name,
                 "canonical_hostname": self.canonical_hostname,
