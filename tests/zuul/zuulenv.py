@@ -452,7 +452,7 @@ class ZuulEnv:
         config = self.root / "trees" / CONFIG_PROJECT
         shutil.copytree(HERE / "config-project", config)
         (config / "zuul.d" / "nodes.yaml").write_text(
-            "# Written by tests/zuul/harness.py: the crossgate local nodes of this run.\n"
+            "# Written by tests/zuul/zuulenv.py: the crossgate local nodes of this run.\n"
             + yaml.safe_dump(self.node_config(), sort_keys=False))
         self.shas: dict[str, str] = {}
         self.shas[CONFIG_PROJECT] = self._publish(CONFIG_PROJECT, tree=config)
