@@ -63,7 +63,7 @@ records:
   returned: always
   type: list
   elements: dict
-failed:
+failed_checks:
   description: Names of the checks that failed.
   returned: always
   type: list
@@ -145,7 +145,7 @@ def main():
         if r["status"] == "fail":
             r["reason"] += f" (after waiting up to {p['timeout']} s)"
     failed = [r["check"] for r in records if r["status"] == "fail"]
-    result = dict(changed=False, records=records, failed=failed)
+    result = dict(changed=False, records=records, failed_checks=failed)
     if not module.check_mode:
         result["results_file"] = write_records(records, p["results_dir"], RESULTS_NAME)
     module.exit_json(**result)
