@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -636,23 +637,25 @@ class ZuulEnv:
         return json.loads(out or "[]")
 
     def wait_builds(self, project: str, sha: str, jobs: set[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
+        """Wait until every job of `jobs` has a result for `sha`; the results are
+        then read once more with zuul-client, the way a user reads them."""
+        query = urllib.parse.urlencode({"project": project, "newrev": sha})
 
         def done() -> tuple[bool, str]:
             for svc in self.services.values():
                 svc.check_alive()
-            for b in self.builds(project, sha):
-                if b.get("result") and b.get("job_name") in jobs:
-                    found[b["job_name"]] = b
+            found = {b["job_name"] for b in self.api(f"/api/tenant/{TENANT}/builds?{query}")
+                     if b.get("result") and b.get("job_name") in jobs}
             status = self.api(f"/api/tenant/{TENANT}/status")
             running = [j.get("name") for q in status.get("pipelines", [])
                        for cq in q.get("change_queues", []) for h in cq.get("heads", [])
                        for item in h for j in item.get("jobs", [])]
-            return set(found) >= jobs, (f"finished: {sorted(found) or 'none'}; in the "
-                                        f"pipeline: {running or 'none'}")
+            return found >= jobs, (f"finished: {sorted(found) or 'none'}; in the "
+                                   f"pipeline: {running or 'none'}")
         wait_for(f"builds {sorted(jobs)} of {project} {sha[:10]} to report", done,
-                 self.timeouts.build, self.services["executor"].log, 3)
-        return found
+                 self.timeouts.build, self.services["executor"].log, 5)
+        return {b["job_name"]: b for b in self.builds(project, sha)
+                if b.get("job_name") in jobs and b.get("result")}
 
     def build_info(self, uuid: str) -> dict[str, Any]:
         return self.api(f"/api/tenant/{TENANT}/build/{uuid}")
