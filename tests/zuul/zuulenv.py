@@ -524,8 +524,9 @@ class ZuulEnv:
                          "trusted_rw_paths": self.log_store,
                          "load_multiplier": 100, "min_avail_hdd": 0, "min_avail_mem": 0,
                          "min_avail_inodes": 0, "hostname": self.executor_address},
+            # Items come from enqueue-ref, not from ref updates: poll rarely.
             'connection "git"': {"driver": "git", "baseurl": f"file://{self.root / 'git'}",
-                                 "poll_delay": 2},
+                                 "poll_delay": 120},
             'connection "static"': {"driver": "static"},
             "auth crossgate_test": {"driver": "HS256", "allow_authz_override": "true",
                                     "realm": "crossgate-test", "client_id": "crossgate-test",
