@@ -106,7 +106,7 @@ def one_run(tmp: Path, pool: str) -> dict[str, float]:
         for n in nodes:
             out = sh("ssh", "-i", n["key_path"], "-o", f"UserKnownHostsFile={n['known_hosts']}",
                      "-o", "StrictHostKeyChecking=yes", f"{n['user']}@{n['address']}",
-                     "python3", "-c", PSS).stdout.split()
+                     "python3", "-", input=PSS).stdout.split()
             memory[n["name"]] = (int(out[0]) / 1024, int(out[1]) / 1024)
         sh("ssh", "-i", nodes[0]["key_path"], "-o",
            f"UserKnownHostsFile={nodes[0]['known_hosts']}", "-o", "StrictHostKeyChecking=yes",
