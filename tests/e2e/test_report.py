@@ -87,6 +87,16 @@ def test_failed_check_fails_the_job_with_its_evidence(tmp_path: Path) -> None:
     assert (build_dir / "work/logs/crossgate-results/report.html").is_file()
 
 
+def test_check_failed_in_run_is_a_failure_with_its_evidence(tmp_path: Path) -> None:
+    rc, build, build_dir, console = run_job(tmp_path, "report-e2e-run-fail")
+    # the run failed on the check: post-run reports it without failing again
+    assert (rc, build["result"]) == (1, "FAILURE"), console
+    assert build["warnings"] == ["ceph/health on node1: cluster is HEALTH_ERR"]
+    assert "crossgate: 1 of 3 checks failed" in console
+    assert "HEALTH_ERR 1 osds down <marker-4711>" in console  # the evidence
+    assert (build_dir / "work/logs/crossgate-results/report.html").is_file()
+
+
 def test_invalid_record_names_file_line_and_field(tmp_path: Path) -> None:
     rc, build, build_dir, console = run_job(tmp_path, "report-e2e-invalid")
     assert (rc, build["result"]) == (1, "POST_FAILURE"), console
