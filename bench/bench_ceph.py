@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -116,6 +117,9 @@ def one_run(tmp: Path, pool: str) -> dict[str, float]:
         subprocess.run([*crossgate, "mirror", "stop", "--address", address, "--port",
                         str(PORT), "--state-dir", str(state)], capture_output=True)
         subprocess.run([*crossgate, "nodes", "down", "--pool", pool], capture_output=True)
+        folder = Path("/var/lib/crossgate/pools") / pool
+        if not (folder / "state.json").exists():  # nothing of the pool runs: forget it
+            shutil.rmtree(folder, ignore_errors=True)
     result = {"install": install, "deploy": deploy, "to_health_ok": install + deploy,
               "second_run": again}
     for name, (ceph, total) in memory.items():
