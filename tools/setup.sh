@@ -22,10 +22,10 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.crossgate-setup
-want=$(cat setup.cfg test-requirements.txt | sha256sum | cut -c1-16)
+want=$(cat setup.cfg test-requirements.txt tools/setup.sh | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "setup: installing crossgate and tox into .venv"
     .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -e . tox
+    .venv/bin/pip install -q -e . tox tox-ignore-env-name-mismatch
     echo "$want" > "$stamp"
 fi
