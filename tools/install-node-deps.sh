@@ -17,25 +17,6 @@ PACKAGES=(
     apt-utils           # apt-ftparchive indexes the host mirror
 )
 
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
-    if [ "$status" != "installed" ]; then
-        missing+=("$pkg")
-    fi
-done
-
-if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-node-deps: all ${#PACKAGES[@]} packages already installed"
-    exit 0
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
-fi
-
-echo "install-node-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# shellcheck source=tools/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
+ensure_packages install-node-deps "${PACKAGES[@]}"

@@ -17,35 +17,8 @@ PACKAGES=(
     iproute2            # the executor's network namespace
 )
 
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
-    if [ "$status" != "installed" ]; then
-        missing+=("$pkg")
-    fi
-done
-
-if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-zuul-deps: all ${#PACKAGES[@]} packages already installed"
-    exit 0
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
-fi
-
-echo "install-zuul-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-# Packages must not start their services here (no init system; and the test runs
-# its own instances on its own ports).
-policy=/usr/sbin/policy-rc.d
-made_policy=0
-if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
-    $SUDO chmod 755 "$policy"
-    made_policy=1
-fi
-trap '[ "$made_policy" = 1 ] && $SUDO rm -f "$policy"' EXIT
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# shellcheck source=tools/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
+# Packages must not start their services here (no init system; and the test
+# runs its own instances on its own ports).
+ENSURE_PACKAGES_NO_START=1 ensure_packages install-zuul-deps "${PACKAGES[@]}"
