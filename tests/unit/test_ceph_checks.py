@@ -4,35 +4,24 @@ tests/unit/fixtures/ceph: healthy-*.json, and osd-down-*.json with osd.0 on comp
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import types
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+import modload
+
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ROOT / "roles" / "crossgate-modules"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ceph"
 SCHEMA = json.loads((ROOT / "plugins/schemas/check-record.schema.json").read_text())
 
 
-def _load(name: str, path: Path) -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_load("ansible.module_utils.crossgate_records", MODULES / "module_utils/crossgate_records.py")
-ceph = _load("ansible.module_utils.crossgate_ceph", MODULES / "module_utils/crossgate_ceph.py")
-io_module = _load("crossgate_ceph_io", MODULES / "library/crossgate_ceph_io.py")
-_load("crossgate_ceph_cluster", MODULES / "library/crossgate_ceph_cluster.py")
-_load("crossgate_ceph_s3", MODULES / "library/crossgate_ceph_s3.py")
+modload.module_util("crossgate_records")
+ceph = modload.module_util("crossgate_ceph")
+io_module = modload.module("crossgate_ceph_io")
+modload.module("crossgate_ceph_cluster")
+modload.module("crossgate_ceph_s3")
 
 
 def fixture(name: str) -> dict:

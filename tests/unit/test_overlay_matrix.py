@@ -4,31 +4,19 @@ Ping outputs are the real ones of iputils on Debian bookworm nodes."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import types
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+import modload
+
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
-MODULES = Path(__file__).resolve().parents[2] / "roles" / "crossgate-modules"
 
 
-def _load(name: str, path: Path) -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-records = _load("ansible.module_utils.crossgate_records",
-                MODULES / "module_utils/crossgate_records.py")
-matrix = _load("crossgate_overlay_matrix", MODULES / "library/crossgate_overlay_matrix.py")
+records = modload.module_util("crossgate_records")
+matrix = modload.module("crossgate_overlay_matrix")
 SCHEMA = json.loads((PLUGINS / "schemas/check-record.schema.json").read_text())
 
 OK = """PING 172.24.4.2 (172.24.4.2) 1422(1450) bytes of data.

@@ -1,0 +1,34 @@
+"""Import crossgate's Ansible modules and module_utils in unit tests.
+
+The files live in roles/crossgate-modules (the only place a Zuul executor checks
+them out) and import each other as ``ansible.module_utils.<name>``, so a test
+loads them from their paths under the names Ansible gives them."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+from pathlib import Path
+
+MODULES = Path(__file__).resolve().parents[2] / "roles" / "crossgate-modules"
+
+
+def module_util(name: str) -> types.ModuleType:
+    """Load roles/crossgate-modules/module_utils/NAME.py as ansible.module_utils.NAME."""
+    return _load(f"ansible.module_utils.{name}", MODULES / "module_utils" / f"{name}.py")
+
+
+def module(name: str) -> types.ModuleType:
+    """Load roles/crossgate-modules/library/NAME.py as NAME."""
+    return _load(name, MODULES / "library" / f"{name}.py")
+
+
+def _load(name: str, path: Path) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {name} from {path}")
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[name] = loaded
+    spec.loader.exec_module(loaded)
+    return loaded
