@@ -8,7 +8,7 @@ module: crossgate_ceph_cluster
 short_description: Check the state of a Ceph cluster and record it
 description:
   - Asks the cluster (with the ceph CLI and the admin keyring of the node) for its health,
-    its OSDs and its placement groups, and records three checks (layer C(ceph)):
+    its OSDs and its placement groups, and records three checks (layer C(ceph)) --
     C(health) (HEALTH_OK, or HEALTH_WARN raised only by checks in O(allowed_warnings)),
     C(osds-up-in) (O(expected_osds) OSDs, every one up and in; the evidence names each OSD
     and its host) and C(pgs-active-clean) (every PG active+clean).
@@ -84,7 +84,7 @@ from ansible.module_utils.crossgate_ceph import (
     osds_record,
     pgs_record,
 )
-from ansible.module_utils.crossgate_records import DEFAULT_RESULTS_DIR, write_records
+from ansible.module_utils.crossgate_records import check_argument_spec, write_records
 
 
 def ceph_json(module, args, command_timeout):
@@ -110,14 +110,12 @@ def observe(module, p, started):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            node=dict(type="str", required=True),
+        argument_spec=check_argument_spec(
             expected_osds=dict(type="int", required=True),
             allowed_warnings=dict(type="list", elements="str", default=[]),
             timeout=dict(type="int", default=60),
             delay=dict(type="int", default=2),
             command_timeout=dict(type="int", default=30),
-            results_dir=dict(type="path", default=DEFAULT_RESULTS_DIR),
         ),
         supports_check_mode=True,
     )

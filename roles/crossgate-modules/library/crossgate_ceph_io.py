@@ -82,7 +82,7 @@ from ansible.module_utils.crossgate_ceph import (
     sha256_bytes,
     tail,
 )
-from ansible.module_utils.crossgate_records import DEFAULT_RESULTS_DIR, write_records
+from ansible.module_utils.crossgate_records import check_argument_spec, write_records
 
 
 def commands(kind, pool, client, name, src, dst):
@@ -109,14 +109,12 @@ def file_sha256(path):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            node=dict(type="str", required=True),
+        argument_spec=check_argument_spec(
             kind=dict(type="str", required=True, choices=["rbd", "rados"]),
             pool=dict(type="str", required=True),
             client=dict(type="str", default="admin"),
             size_kb=dict(type="int", default=4096),
             command_timeout=dict(type="int", default=60),
-            results_dir=dict(type="path", default=DEFAULT_RESULTS_DIR),
         ),
         supports_check_mode=False,
     )

@@ -79,7 +79,7 @@ from ansible.module_utils.crossgate_ceph import (
     sha256_bytes,
     tail,
 )
-from ansible.module_utils.crossgate_records import DEFAULT_RESULTS_DIR, write_records
+from ansible.module_utils.crossgate_records import check_argument_spec, write_records
 
 
 def user_keys(module, user, timeout):
@@ -109,13 +109,11 @@ def s3_request(conn, keys, method, path, body=b"", content_type=""):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            node=dict(type="str", required=True),
+        argument_spec=check_argument_spec(
             endpoint=dict(type="str", required=True),
             user=dict(type="str", default="crossgate-check"),
             size_kb=dict(type="int", default=1024),
             timeout=dict(type="int", default=30),
-            results_dir=dict(type="path", default=DEFAULT_RESULTS_DIR),
         ),
         supports_check_mode=False,
     )

@@ -77,7 +77,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.crossgate_records import (
-    DEFAULT_RESULTS_DIR,
+    check_argument_spec,
     make_record,
     write_records,
 )
@@ -128,13 +128,11 @@ def pair_record(source, target, address, mtu, count, rc, output, started, durati
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            node=dict(type="str", required=True),
+        argument_spec=check_argument_spec(
             addresses=dict(type="dict", required=True),
             mtu=dict(type="int", required=True),
             count=dict(type="int", default=3),
             timeout=dict(type="int", default=2),
-            results_dir=dict(type="path", default=DEFAULT_RESULTS_DIR),
             fail_on_failure=dict(type="bool", default=False),
         ),
         supports_check_mode=True,

@@ -26,6 +26,18 @@ class RecordError(ValueError):
     pass
 
 
+def check_argument_spec(**options):
+    """The argument_spec of a check module: the options every check module takes
+    (node, the name its records carry; results_dir, where they are written) and
+    the module's own."""
+    spec = {
+        "node": {"type": "str", "required": True},
+        "results_dir": {"type": "path", "default": DEFAULT_RESULTS_DIR},
+    }
+    spec.update(options)
+    return spec
+
+
 def make_record(layer, check, status, node, started, evidence=None, reason=None,
                 duration=None):
     """Build one record; `duration` defaults to the time since `started`."""
