@@ -35,7 +35,9 @@ from crossgate.mirror.server import alive
 from crossgate.nodes import LocalPool, Node, NodeSpec
 from crossgate.nodes.state import load_state
 
-pytestmark = pytest.mark.e2e
+# The tests share module-scoped nodes: under pytest-xdist (tox -e e2e) they all run on one
+# worker, one after the other.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("mirror")]
 
 REPO = Path(__file__).resolve().parents[2]
 POOL = "mirror-test"
