@@ -19,6 +19,10 @@ from crossgate.nodes.state import load_state
 
 pytestmark = pytest.mark.e2e
 
+# Each Ceph build is a class of its own: tox -e e2e distributes tests with pytest-xdist's
+# --dist loadscope, which keeps a module's functions (or a class's methods) on one worker, so
+# the two builds, the longest of the suite, can run on different workers.
+
 REPO = Path(__file__).resolve().parents[2]
 CEPH_REPO = Path(__file__).resolve().parent / "ceph-repo"
 CEPH_CHECKS = {"health", "osds-up-in", "pgs-active-clean", "rbd-roundtrip:volumes",
@@ -62,54 +66,61 @@ def no_key_in(folder: Path) -> None:
             assert found is None, f"a cephx key reached {path}"
 
 
-def test_crossgate_ceph_passes_with_every_check(tmp_path: Path) -> None:
-    rc, build, console, build_dir = run_job(tmp_path, "crossgate-ceph", from_crossgate=True)
-    assert (rc, build["result"]) == (0, "SUCCESS"), console[-6000:]
-    logs = build_dir / "work/logs"
-    results = json.loads((logs / "crossgate-results/results.json").read_text())
-    ceph = {r["check"]: r for r in results["records"] if r["layer"] == "ceph"}
-    s3 = [c for c in ceph if c.startswith("s3-roundtrip:http://")]
-    assert set(ceph) == CEPH_CHECKS | set(s3), sorted(ceph)
-    assert len(s3) == 1
-    assert {r["status"] for r in ceph.values()} == {"pass"}
-    assert {r["node"] for r in ceph.values()} == {"controller"}
-    osds = ceph["osds-up-in"]["evidence"]["osds"]
-    assert sorted(o["host"] for o in osds) == ["compute1", "compute2"]
-    for name in ("rbd-roundtrip:volumes", "rados-roundtrip:images", s3[0]):
-        ev = ceph[name]["evidence"]
-        assert ev["sha256_written"] == ev["sha256_read"] and len(ev["sha256_read"]) == 64
-    assert ceph["rbd-roundtrip:volumes"]["evidence"]["client"] == "client.cinder"
-    assert ceph["rados-roundtrip:images"]["evidence"]["client"] == "client.glance"
-    assert results["result"] == "pass" and results["summary"]["fail"] == 0
-    assert {p["name"] for p in results["phases"]} >= {"multinode", "nodes", "ceph"}
-    # collect-ceph-logs: the cluster's state and the daemon logs came back with the logs
-    ceph_logs = logs / "controller/ceph"
-    assert "HEALTH_OK" in (ceph_logs / "health-detail.txt").read_text()
-    assert (ceph_logs / "crash-ls.txt").exists()
-    assert any(p.name.startswith("ceph-mon.") for p in (ceph_logs / "daemons").iterdir())
-    assert any(p.name.startswith("ceph-osd.")
-               for p in (logs / "compute1/ceph/daemons").iterdir())
-    # no keyring content anywhere in what the job left: console, logs, results
-    no_key_in(build_dir)
-    assert "ceph-radosgw.target" in console  # RGW stopped before the nodes went down
+class TestHealthyCluster:
+    """crossgate-ceph as it is."""
+
+    def test_crossgate_ceph_passes_with_every_check(self, tmp_path: Path) -> None:
+        rc, build, console, build_dir = run_job(tmp_path, "crossgate-ceph", from_crossgate=True)
+        assert (rc, build["result"]) == (0, "SUCCESS"), console[-6000:]
+        logs = build_dir / "work/logs"
+        results = json.loads((logs / "crossgate-results/results.json").read_text())
+        ceph = {r["check"]: r for r in results["records"] if r["layer"] == "ceph"}
+        s3 = [c for c in ceph if c.startswith("s3-roundtrip:http://")]
+        assert set(ceph) == CEPH_CHECKS | set(s3), sorted(ceph)
+        assert len(s3) == 1
+        assert {r["status"] for r in ceph.values()} == {"pass"}
+        assert {r["node"] for r in ceph.values()} == {"controller"}
+        osds = ceph["osds-up-in"]["evidence"]["osds"]
+        assert sorted(o["host"] for o in osds) == ["compute1", "compute2"]
+        for name in ("rbd-roundtrip:volumes", "rados-roundtrip:images", s3[0]):
+            ev = ceph[name]["evidence"]
+            assert ev["sha256_written"] == ev["sha256_read"] and len(ev["sha256_read"]) == 64
+        assert ceph["rbd-roundtrip:volumes"]["evidence"]["client"] == "client.cinder"
+        assert ceph["rados-roundtrip:images"]["evidence"]["client"] == "client.glance"
+        assert results["result"] == "pass" and results["summary"]["fail"] == 0
+        assert {p["name"] for p in results["phases"]} >= {"multinode", "nodes", "ceph"}
+        # collect-ceph-logs: the cluster's state and the daemon logs came back with the logs
+        ceph_logs = logs / "controller/ceph"
+        assert "HEALTH_OK" in (ceph_logs / "health-detail.txt").read_text()
+        assert (ceph_logs / "crash-ls.txt").exists()
+        assert any(p.name.startswith("ceph-mon.") for p in (ceph_logs / "daemons").iterdir())
+        assert any(p.name.startswith("ceph-osd.")
+                   for p in (logs / "compute1/ceph/daemons").iterdir())
+        # no keyring content anywhere in what the job left: console, logs, results
+        no_key_in(build_dir)
+        assert "ceph-radosgw.target" in console  # RGW stopped before the nodes went down
 
 
-def test_stopped_osd_fails_the_job_naming_it(tmp_path: Path) -> None:
-    rc, build, console, build_dir = run_job(tmp_path, "ceph-osd-stopped", from_crossgate=False)
-    # The run fails on the failed check; the report in post-run prints the same evidence
-    # without failing again, so the build is a FAILURE.
-    assert (rc, build["result"]) == (1, "FAILURE"), console[-6000:]
-    assert "PLAYBOOK END: run playbook example/ceph/playbooks/osd-stopped.yaml: FAILED" in console
-    assert "ceph checks failed on controller" in console
-    assert "osd.0 on compute2 is down" in console or "osd.1 on compute2 is down" in console
-    results = json.loads(
-        (build_dir / "work/logs/crossgate-results/results.json").read_text())
-    osds = next(r for r in results["records"] if r["check"] == "osds-up-in")
-    assert osds["status"] == "fail"
-    down = [o for o in osds["evidence"]["osds"] if not o["up"]]
-    assert [o["host"] for o in down] == ["compute2"]
-    assert osds["evidence"]["not_up_in"] == [down[0]["osd"]]
-    assert f"{down[0]['osd']} on compute2 is down" in osds["reason"]
-    # the round trips still pass with one replica left (min_size 1)
-    rbd = next(r for r in results["records"] if r["check"] == "rbd-roundtrip:volumes")
-    assert rbd["status"] == "pass"
+class TestStoppedOsd:
+    """crossgate-ceph with one OSD stopped before validation."""
+
+    def test_stopped_osd_fails_the_job_naming_it(self, tmp_path: Path) -> None:
+        rc, build, console, build_dir = run_job(tmp_path, "ceph-osd-stopped", from_crossgate=False)
+        # The run fails on the failed check; the report in post-run prints the same evidence
+        # without failing again, so the build is a FAILURE.
+        assert (rc, build["result"]) == (1, "FAILURE"), console[-6000:]
+        assert ("PLAYBOOK END: run playbook example/ceph/playbooks/osd-stopped.yaml: FAILED"
+                in console)
+        assert "ceph checks failed on controller" in console
+        assert "osd.0 on compute2 is down" in console or "osd.1 on compute2 is down" in console
+        results = json.loads(
+            (build_dir / "work/logs/crossgate-results/results.json").read_text())
+        osds = next(r for r in results["records"] if r["check"] == "osds-up-in")
+        assert osds["status"] == "fail"
+        down = [o for o in osds["evidence"]["osds"] if not o["up"]]
+        assert [o["host"] for o in down] == ["compute2"]
+        assert osds["evidence"]["not_up_in"] == [down[0]["osd"]]
+        assert f"{down[0]['osd']} on compute2 is down" in osds["reason"]
+        # the round trips still pass with one replica left (min_size 1)
+        rbd = next(r for r in results["records"] if r["check"] == "rbd-roundtrip:volumes")
+        assert rbd["status"] == "pass"

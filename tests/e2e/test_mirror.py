@@ -35,9 +35,7 @@ from crossgate.mirror.server import alive
 from crossgate.nodes import LocalPool, Node, NodeSpec
 from crossgate.nodes.state import load_state
 
-# The tests share module-scoped nodes: under pytest-xdist (tox -e e2e) they all run on one
-# worker, one after the other.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("mirror")]
+pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 POOL = "mirror-test"

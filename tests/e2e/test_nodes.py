@@ -30,9 +30,7 @@ from crossgate.nodes.labels import Recipe
 from crossgate.nodes.local import leftovers
 from crossgate.nodes.state import PoolState, load_state
 
-# The tests share module-scoped nodes: under pytest-xdist (tox -e e2e) they all run on one
-# worker, one after the other.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("nodes")]
+pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 
