@@ -34,9 +34,10 @@ ensure_packages() {
         $sudo chmod 755 "$policy"
         made_policy=1
     fi
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get update -q || rc=$?
+    # Through env, not as an assignment before sudo: sudo resets the environment.
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q || rc=$?
     if [ "$rc" -eq 0 ]; then
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
             --no-install-recommends "${missing[@]}" || rc=$?
     fi
     if [ "$made_policy" = 1 ]; then
