@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-PLUGINS = Path(__file__).resolve().parent.parent.parent  # the plugins/ folder
-MODULE_UTILS = PLUGINS.parent / "roles" / "crossgate-modules" / "module_utils"
-RECORD_SCHEMA = PLUGINS / "schemas" / "check-record.schema.json"
+from ..resources import plugin_dir, roles_dir
+
+MODULE_UTILS = roles_dir() / "crossgate-modules" / "module_utils"
+RECORD_SCHEMA = plugin_dir("schemas") / "check-record.schema.json"
 RESULTS_SCHEMA = Path(__file__).resolve().with_name("results.schema.json")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from crossgate.check.zuulconfig import NotAZuulRepo, Repo, ZuulParser, load_repo
+from crossgate.resources import data_root
 
 from . import inventory as inv
 from .execute import Executor, RunOptions
@@ -18,7 +19,6 @@ from .freeze import FreezeError, freeze
 from .projects import Project
 
 BASE_REPO = Path(__file__).resolve().parent / "base"
-CROSSGATE_ROOT = BASE_REPO.parents[3]  # the checkout holding plugins/ and roles/
 CROSSGATE_ROLES = "crossgate/builtin-roles"
 EXIT_SUCCESS, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     link_mtus = {first_name[n]: mtu for n, mtu in link_mtus.items()}
     projects.append(Project(base_repo.name, base_repo.root))
     # The built-in base takes roles (configure-mirrors) from crossgate itself.
-    projects.append(Project(CROSSGATE_ROLES, CROSSGATE_ROOT))
+    projects.append(Project(CROSSGATE_ROLES, data_root()))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     build_dir = (args.build_root / f"{stamp}-{args.job}").resolve()
     pool_name = args.pool or f"run-{build_dir.name[-24:]}".replace("_", "-")

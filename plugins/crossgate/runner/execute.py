@@ -34,11 +34,11 @@ from typing import IO, Any
 
 import yaml
 
+from ..resources import plugin_dir
 from . import inventory as inv
 from .freeze import FrozenJob, Playbook
 from .projects import Project, find_project
 
-PLUGINS = Path(__file__).resolve().parent.parent.parent  # the plugins/ folder
 RC_UNREACHABLE = 3  # documented; ansible also exits 4, so the callback's file decides
 
 
@@ -295,8 +295,8 @@ class Executor:
             "[defaults]",
             f"inventory = {self.ansible_dir / 'inventory.yaml'}",
             f"roles_path = {':'.join(self.role_paths(pb))}",
-            f"action_plugins = {PLUGINS / 'action'}",
-            f"callback_plugins = {PLUGINS / 'callback'}",
+            f"action_plugins = {plugin_dir('action')}",
+            f"callback_plugins = {plugin_dir('callback')}",
             "callbacks_enabled = zuul_unreachable",
             f"local_tmp = {self.ansible_dir / 'tmp'}",
             "retry_files_enabled = False",
