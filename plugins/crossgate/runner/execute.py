@@ -11,8 +11,13 @@ Follows zuul.executor.server.AnsibleJob.runPlaybooks:
 - post-run playbooks always run (also after a timeout), each with the full
   post-timeout, with zuul_success telling them how the job went; a failing one
   makes the result POST_FAILURE unless the run phase timed out or pre-run failed.
-  Post playbooks of a parent whose pre-run never ran are skipped.
-- cleanup playbooks last.
+  Post playbooks of a job deeper in the chain than the last pre-run that started
+  are skipped.
+- cleanup playbooks last, whatever happened before.
+
+Nodes come only through the Provider interface (crossgate.nodes.provider), and
+ansible-playbook only through a launcher: both are given to the Executor, so its
+decisions can be tested with a fake provider and a fake launcher.
 """
 
 from __future__ import annotations
@@ -34,12 +39,19 @@ from typing import IO, Any
 
 import yaml
 
+from crossgate.nodes.model import InvalidInput, NodeFailure, NodeSpec
+from crossgate.nodes.provider import Provider
+
 from ..resources import plugin_dir
 from . import inventory as inv
 from .freeze import FrozenJob, Playbook
 from .projects import Project, find_project
 
 RC_UNREACHABLE = 3  # documented; ansible also exits 4, so the callback's file decides
+
+# Runs one ansible-playbook: (argv, environment, working directory, deadline as a
+# time.time() value or None) -> (return code, whether it was stopped at the deadline).
+Launcher = Callable[[list[str], dict[str, str], Path, float | None], tuple[int, bool]]
 
 
 @dataclass
@@ -138,13 +150,14 @@ def archive_project(project: Project, dest: Path) -> None:
 
 class Executor:
     def __init__(self, job: FrozenJob, nodeset: inv.Nodeset, projects: list[Project],
-                 project: Project, provider_factory: Callable[[int], Any], build_dir: Path,
-                 options: RunOptions | None = None) -> None:
+                 project: Project, provider_factory: Callable[[int], Provider], build_dir: Path,
+                 options: RunOptions | None = None, launcher: Launcher | None = None) -> None:
         self.job = job
         self.nodeset = nodeset
         self.projects = projects
         self.project = project
         self.provider_factory = provider_factory
+        self.launcher: Launcher = launcher or self._launch
         self.build_dir = build_dir
         self.options = options or RunOptions()
         self.build_uuid = uuid.uuid4().hex
@@ -368,11 +381,8 @@ class Executor:
         if timeout is not None and timeout <= 0:
             status = "timed_out"
         else:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, env=env, cwd=str(pb.repo.root),
-                                    start_new_session=True)
             deadline = None if timeout is None else start + timeout
-            rc, timed_out = self._stream(proc, deadline)
+            rc, timed_out = self.launcher(cmd, env, pb.repo.root, deadline)
             newly = self._take_unreachable()
             if timed_out:
                 status = "timed_out"
@@ -385,6 +395,13 @@ class Executor:
         self.console.line(f"PLAYBOOK END: {label}: {status.upper()} "
                           f"(rc={rc}, {end - start:.1f} s)")
         return PlaybookRun(pb.phase, pb.path, pb.repo.name, rc, status, start, end, attempt)
+
+    def _launch(self, cmd: list[str], env: dict[str, str], cwd: Path,
+                deadline: float | None) -> tuple[int, bool]:
+        """ansible-playbook in its own process group, its output streamed to the console."""
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, env=env, cwd=str(cwd), start_new_session=True)
+        return self._stream(proc, deadline)
 
     def _stream(self, proc: subprocess.Popen[str], deadline: float | None) -> tuple[int, bool]:
         import selectors
@@ -536,24 +553,22 @@ class Executor:
         except MirrorError as exc:
             raise RunError(f"host mirror: {exc}") from exc
 
-    def start_mirror(self, provider: Any) -> Any:
+    def start_mirror(self, provider: Provider) -> Any:
         """Serve the mirror on the pool's host address; the URLs reach the playbooks
         as site variables (extra vars, as Zuul passes its site-variables)."""
         self.site_vars = {}
         root = self.options.mirror_dir
-        state_file = getattr(provider, "state_path", None)
-        if root is None or state_file is None or not Path(state_file).exists():
+        if root is None:
             return None
         if not ((root / "apt" / "Packages").exists() or (root / "wheels").is_dir()):
             return None
-        from crossgate.mirror import MirrorError, mirror_urls, start_server
-        from crossgate.nodes.state import load_state
-
-        state = load_state(Path(state_file))
-        if state is None:
+        host_address = provider.host_address()
+        if host_address is None:
             return None
+        from crossgate.mirror import MirrorError, mirror_urls, start_server
+
         try:
-            server = start_server(root, state.host_address, self.options.mirror_port,
+            server = start_server(root, host_address, self.options.mirror_port,
                                   state_dir=self.ansible_dir / "mirror")
         except MirrorError as exc:
             raise RunError(f"host mirror: {exc}") from exc
@@ -578,8 +593,6 @@ class Executor:
 
     def _one_attempt(self, build: BuildResult, attempt: int,
                      last: bool) -> tuple[str | None, str | None]:
-        from crossgate.nodes import InvalidInput, NodeFailure, NodeSpec
-
         provider = self.provider_factory(attempt)
         specs = [NodeSpec(h.names[0], h.label) for h in self.nodeset.hosts]
         try:
@@ -588,7 +601,7 @@ class Executor:
                 self.console.line(f"NODES: requesting {len(specs)} node(s): "
                                   + ", ".join(f"{s.name} ({s.label})" for s in specs))
                 up = provider.up(specs)
-                state = getattr(provider, "state_path", None)
+                state = provider.state_path
                 if state is not None and Path(state).exists():
                     # Kept so that anyone can verify the teardown left nothing behind.
                     self.ansible_dir.mkdir(parents=True, exist_ok=True)
@@ -618,13 +631,16 @@ class Executor:
 
     def _phases(self, build: BuildResult, attempt: int,
                 last: bool) -> tuple[str | None, str | None]:
+        """One attempt's playbooks, as zuul.executor.server.AnsibleJob.runPlaybooks
+        (Zuul 14.3) runs them. Returns (result, error detail); result None means
+        that the build is to be retried."""
         job = self.job
         started = time.time()
         result: str | None = None
         detail: str | None = None
-        should_retry = False
+        should_retry = False   # a retryable failure happened
         pre_failed = False
-        allow_post_result = True
+        allow_post_result = True   # whether a failing post-run may set POST_FAILURE
         success = False
         nesting_achieved: int | None = None
         pre_timeout = job.pre_timeout or job.timeout
@@ -638,6 +654,7 @@ class Executor:
                           "timed_out": "pre-run timed out"}.get(run.status)
                 break
         if not pre_failed:
+            # All the way down the chain: no post-run is skipped.
             nesting_achieved = None
             for i, pb in enumerate(job.run):
                 run = self.run_playbook(pb, i, _remaining(started, job.timeout), attempt)
@@ -657,7 +674,6 @@ class Executor:
         data = self.return_data()
         if pre_failed and data.get("zuul", {}).get("retry") is False:
             result, allow_post_result, should_retry = "FAILURE", False, False
-        will_retry = should_retry and not last
         post = job.post_run + job.cleanup_run
         for i, pb in enumerate(post):
             if nesting_achieved is not None and self._nesting(pb) > nesting_achieved:
@@ -666,7 +682,7 @@ class Executor:
                                                    attempt))
                 continue
             run = self.run_playbook(pb, i, job.post_timeout, attempt, success=success,
-                                    will_retry=will_retry)
+                                    will_retry=should_retry and not last)
             build.playbooks.append(run)
             if run.status != "ok":
                 success = False
@@ -703,7 +719,7 @@ def _kill_group(proc: subprocess.Popen[str], grace: float = 10.0) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _down(provider: Any, console: Console) -> None:
+def _down(provider: Provider, console: Console) -> None:
     try:
         provider.down()
     except Exception as exc:  # teardown must not hide the build's result
