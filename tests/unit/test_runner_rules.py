@@ -187,6 +187,8 @@ RESULTS = [
     ({"child-pre": "no-retry"}, 3, "FAILURE", 1),
     ({"run": "unreachable"}, 2, "RETRY_LIMIT", 2),
     ({"run": ["unreachable", "ok"]}, 2, "SUCCESS", 2),
+    ({"base-post": "unreachable"}, 1, "RETRY_LIMIT", 1),
+    ({"base-post": ["unreachable", "ok"]}, 2, "SUCCESS", 2),
     ({"cleanup": "unreachable"}, 2, "POST_FAILURE", 1),
 ]
 
@@ -240,6 +242,13 @@ def test_a_failed_post_run_tells_the_next_ones(tmp_path: Path) -> None:
     run = run_job(tmp_path, {"child-post": "fail"})
     assert run.ansible.call("child-post").success == "True"
     assert run.ansible.call("base-post").success == "False"
+
+
+def test_every_run_playbook_must_succeed(tmp_path: Path) -> None:
+    # the second run playbook times out after the first succeeded: post-run hears of failure
+    run = run_job(tmp_path, {"run-2": "timeout"}, run=[("run", 1), ("run-2", 1)])
+    assert run.build.result == "TIMED_OUT"
+    assert run.ansible.call("child-post").success == "False"
 
 
 # --- pre-run failure: retried up to `attempts`, then RETRY_LIMIT --------------------------
@@ -332,6 +341,7 @@ def test_cleanup_runs_last_whatever_happened(tmp_path: Path, script: dict[str, A
     run = run_job(tmp_path, script, attempts=2)
     for attempt in range(1, run.build.attempts + 1):
         assert run.ansible.names(attempt)[-1] == "cleanup"
+        assert run.ansible.call("cleanup", attempt).phase == "post"
 
 
 # --- timeouts -------------------------------------------------------------------------------

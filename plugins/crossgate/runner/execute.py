@@ -10,9 +10,9 @@ Follows zuul.executor.server.AnsibleJob.runPlaybooks:
   (TIMED_OUT when it runs out).
 - post-run playbooks always run (also after a timeout), each with the full
   post-timeout, with zuul_success telling them how the job went; a failing one
-  makes the result POST_FAILURE unless the run phase timed out or pre-run failed.
-  Post playbooks of a job deeper in the chain than the last pre-run that started
-  are skipped.
+  makes the result POST_FAILURE unless the run phase timed out or pre-run failed,
+  and an unreachable one makes the build retry. Post playbooks of a job deeper in
+  the chain than the last pre-run that started are skipped.
 - cleanup playbooks last, whatever happened before.
 
 Nodes come only through the Provider interface (crossgate.nodes.provider), and
@@ -352,7 +352,8 @@ class Executor:
         cfg = self.write_config(pb, index)
         cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-v" if not
                self.options.verbose else "-vvv", str(pb.file),
-               "-e", f"zuul_execution_phase={pb.phase}",
+               # Zuul runs cleanup playbooks among the post playbooks, as phase post.
+               "-e", f"zuul_execution_phase={'post' if pb.phase == 'cleanup' else pb.phase}",
                "-e", f"zuul_execution_phase_index={index}",
                "-e", f"zuul_execution_trusted={pb.builtin}",
                "-e", "zuul_execution_canonical_name_and_path="
@@ -657,6 +658,8 @@ class Executor:
             # All the way down the chain: no post-run is skipped.
             nesting_achieved = None
             for i, pb in enumerate(job.run):
+                # Every run playbook must succeed for the job to succeed.
+                success = False
                 run = self.run_playbook(pb, i, _remaining(started, job.timeout), attempt)
                 build.playbooks.append(run)
                 if run.status == "timed_out":
@@ -684,6 +687,12 @@ class Executor:
             run = self.run_playbook(pb, i, job.post_timeout, attempt, success=success,
                                     will_retry=should_retry and not last)
             build.playbooks.append(run)
+            if run.status == "unreachable" and pb.phase != "cleanup":
+                # The build is retried, but every post playbook still gets its
+                # chance to collect logs.
+                detail = "Host unreachable"
+                if allow_post_result:
+                    should_retry = True
             if run.status != "ok":
                 success = False
                 if allow_post_result:
