@@ -54,7 +54,7 @@ CONFIG_PROJECT = "crossgate-test-config"
 COMPARE_PROJECT = "crossgate-zuul-compare"
 # Two jobs of three nodes run at once: crossgate-multinode and crossgate-zuul-compare.
 NODE_NAMES = tuple(f"node{i}" for i in range(1, 7))
-NODE_LABEL = "ubuntu-noble"
+NODE_LABEL = "debian-bookworm"
 ANSIBLE_CACHE = Path(os.environ.get("CROSSGATE_ZUUL_ANSIBLE_ROOT",
                                     "/var/lib/crossgate/zuul-ansible"))
 MIRROR_DIR = Path(os.environ.get("CROSSGATE_MIRROR_DIR", "/var/cache/crossgate/mirror"))
