@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from crossgate.check import yamlfile
-from crossgate.check.findings import Finding, render
 from crossgate.check.library import readme_rolevars
-from crossgate.check.resolve import _cycles_from, names
+from crossgate.check.resolve import _cycles_from
+from crossgate.config import yamlfile
+from crossgate.config.findings import Finding, render
+from crossgate.config.values import names
 
 
 @pytest.mark.parametrize(("value", "expected"), [

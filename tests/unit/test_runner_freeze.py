@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from crossgate.check.zuulconfig import ZuulParser, load_repo
+from crossgate.config.freeze import FreezeError, deep_update, freeze
+from crossgate.config.repo import ZuulParser, load_repo
 from crossgate.runner import inventory as inv
 from crossgate.runner.cli import parse_extra_vars
-from crossgate.runner.freeze import FreezeError, deep_update, freeze
 
 BASE = """
 - job:

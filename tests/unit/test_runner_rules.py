@@ -20,12 +20,12 @@ import pytest
 import yaml
 
 import crossgate.runner.execute as execute_module
-from crossgate.check.zuulconfig import Repo
+from crossgate.config.freeze import FrozenJob, Playbook
+from crossgate.config.repo import Repo
 from crossgate.nodes.model import Node, NodeFailure, NodeSpec
 from crossgate.nodes.provider import Provider
 from crossgate.runner import inventory as inv
 from crossgate.runner.execute import BuildResult, Executor, RunOptions
-from crossgate.runner.freeze import FrozenJob, Playbook
 from crossgate.runner.projects import Project
 
 # --- fakes -------------------------------------------------------------------------------

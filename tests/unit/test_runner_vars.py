@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
+from crossgate.config.freeze import FrozenJob
 from crossgate.runner import inventory as inv
 from crossgate.runner.execute import Executor, RunOptions
-from crossgate.runner.freeze import FrozenJob
 from crossgate.runner.projects import Project
 
 

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from . import yamlfile
-from .findings import Finding, relpath
-from .zuulconfig import CONFIG_ROOTS, Repo
+from crossgate.config import yamlfile
+from crossgate.config.findings import Finding, relpath
+from crossgate.config.repo import CONFIG_ROOTS, Repo
 
 SECRET_NAME = re.compile(
     r"(passw(or)?d|secret|token|private_?key|api_?key|access_?key|credential)", re.I)
@@ -101,37 +100,23 @@ def _secret_values(value: Any, dotted: str, line: int) -> Iterator[tuple[int, st
 
 # --- .yml --------------------------------------------------------------------
 
-def _repo_files(root: Path) -> list[Path]:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-co", "--exclude-standard"],
-            capture_output=True, text=True, check=True, timeout=30).stdout
-        if out.strip():
-            return [root / line for line in out.splitlines()]
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return [p for p in root.rglob("*")
-            if p.is_file() and not SKIP_DIRS.intersection(p.relative_to(root).parts)]
-
-
-def _nested_repo(root: Path, path: Path) -> bool:
-    """True when `path` lies in another Zuul repository below `root` (a test fixture)."""
-    parent = path.parent
-    while parent != root and root in parent.parents:
-        if any((parent / e).exists() for e in CONFIG_ROOTS):
-            return True
-        parent = parent.parent
-    return False
-
-
 def _yml_files(repo: Repo) -> list[Finding]:
-    root = repo.root.resolve()
-    return [Finding(relpath(p), 1, "yaml-extension",
-                    f"{p.name} ends in .yml; the library uses .yaml only (Zuul reads only "
-                    ".yaml files from zuul.d/)")
-            for p in sorted(_repo_files(root))
-            if p.suffix == ".yml" and p.name not in YML_REQUIRED_BY_TOOL and p.exists()
-            and not _nested_repo(root, p)]
+    """`.yml` files where Zuul looks for its config (the config roots and the
+    extra config paths): Zuul reads only `.yaml` there and skips these silently."""
+    out = []
+    for entry in (*CONFIG_ROOTS, "zuul.yml", ".zuul.yml", *repo.config_paths):
+        path = repo.root / entry
+        if path.is_file() and path.suffix == ".yml":
+            found = [path]
+        elif path.is_dir():
+            found = sorted(p for p in path.rglob("*.yml") if p.is_file())
+        else:
+            continue
+        out += [Finding(relpath(p), 1, "yaml-extension",
+                        f"{p.name} ends in .yml; Zuul reads only .yaml files from its "
+                        "config paths and skips this one without a word")
+                for p in found if p.name not in YML_REQUIRED_BY_TOOL]
+    return sorted(set(out))
 
 
 # --- roles -------------------------------------------------------------------

@@ -9,13 +9,16 @@ references across every repository given to `crossgate check`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import yamlfile
-from .findings import INFO, Finding, relpath
-from .zuulconfig import Repo, Stanza
+from crossgate.config import yamlfile
+from crossgate.config.findings import INFO, Finding, relpath
+from crossgate.config.index import Index, is_bare_role, role_dirs
+from crossgate.config.projects import AmbiguousProject
+from crossgate.config.repo import Repo, Stanza
+from crossgate.config.values import a_name, as_list, names, unwrap
 
 PLAYBOOK_ATTRS = ("pre-run", "run", "post-run", "cleanup-run")
 # Keys of a project or project-template stanza that are not pipelines.
@@ -23,126 +26,153 @@ PROJECT_NON_PIPELINES = {"name", "description", "templates", "merge-mode", "defa
                          "vars", "queue", "branches", "_source_context", "_start_mark"}
 
 
-def unwrap(value: Any) -> Any:
-    """Strip Zuul's !override / !inherit wrappers."""
-    return getattr(value, "value", value) if type(value).__name__.startswith("Override") \
-        else value
-
-
-def as_list(value: Any) -> list[Any]:
-    value = unwrap(value)
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
-def names(value: Any) -> list[str]:
-    """Names from `x`, `[x, y]`, `{name: x}` or `[{name: x}]`."""
-    out = []
-    for item in as_list(value):
-        if isinstance(item, dict):
-            if "name" in item:
-                out.append(str(item["name"]))
-        elif item is not None:
-            out.append(str(item))
-    return out
-
-
 @dataclass
-class Index:
-    repos: list[Repo]
-    base_job: str = "base"
-    # Library mode: a job may not rely on roles its tenant's base job happens to add.
+class Scope:
+    """What the checked references are resolved against.
+
+    complete: every project of a tenant was supplied (--tenant-config), so an
+    undefined name is an error, as in a scheduler. Otherwise a name that none of
+    the supplied repositories defines is external (an info line), unless it is a
+    near miss of a defined one (a typo: an error with "did you mean").
+    self_contained: a library's jobs may not rely on roles its tenant's base
+    job happens to add."""
+
+    index: Index
+    complete: bool = False
     self_contained: bool = False
-    jobs: dict[str, list[Stanza]] = field(default_factory=dict)
-    nodesets: dict[str, Stanza] = field(default_factory=dict)
-    semaphores: dict[str, Stanza] = field(default_factory=dict)
-    templates: dict[str, Stanza] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        for repo in self.repos:
-            for st in repo.stanzas:
-                if st.kind == "job":
-                    self.jobs.setdefault(st.name, []).append(st)
-                elif st.kind == "nodeset":
-                    self.nodesets.setdefault(st.name, st)
-                elif st.kind == "semaphore":
-                    self.semaphores.setdefault(st.name, st)
-                elif st.kind == "project-template":
-                    self.templates.setdefault(st.name, st)
-
-    def repo_named(self, name: str) -> Repo | None:
-        for repo in self.repos:
-            if name in (repo.name, repo.short_name) or repo.name.endswith("/" + name):
-                return repo
-        short = name.split("/")[-1]
-        for repo in self.repos:
-            if repo.short_name == short:
-                return repo
-        return None
+    @property
+    def base_job(self) -> str:
+        return self.index.base_job
 
 
-def check_references(index: Index, repos: Iterable[Repo]) -> list[Finding]:
+def edit_distance(a: str, b: str, limit: int = 3) -> int:
+    """Optimal string alignment distance (insertions, deletions, substitutions,
+    transpositions), cut off at `limit`."""
+    if abs(len(a) - len(b)) >= limit:
+        return limit
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return min(prev[-1], limit)
+
+
+def near_misses(name: str, defined: Iterable[str]) -> list[str]:
+    """Defined names within two edits of `name`: taken as a typo of one of them.
+
+    Names that differ only in digits (tox-py311 beside tox-py312) are distinct
+    on purpose, and names of under five characters are too short to tell."""
+    if len(name) < 5:
+        return []
+    out = []
+    for other in defined:
+        if other == name or len(other) < 5:
+            continue
+        d = edit_distance(name, other)
+        if d <= 2 and _strip_digits(other) != _strip_digits(name):
+            out.append((d, other))
+    return [o for _, o in sorted(out)]
+
+
+def _strip_digits(text: str) -> str:
+    return "".join(c for c in text if not c.isdigit())
+
+
+def unresolved(scope: Scope, where: str, line: int, kind: str, subject: str, name: str,
+               defined: Iterable[str]) -> Finding:
+    """The finding for a reference no supplied repository defines."""
+    defined = list(defined)
+    close = near_misses(name, defined)
+    what = f"{subject} {kind} {name!r}, which"
+    noun = {"parent": "job", "dependency": "job"}.get(kind, kind)
+    if close:
+        return Finding(where, line, f"missing-{kind}",
+                       f"{what} is not defined; did you mean {close[0]!r}? (a defined "
+                       f"{noun} {edit_distance(name, close[0])} edit(s) away)")
+    if scope.complete:
+        return Finding(where, line, f"missing-{kind}",
+                       f"{what} is defined by no project of the tenant; defined: "
+                       f"{_few(defined)}")
+    return Finding(where, line, f"external-{kind}",
+                   f"{what} is not defined in the checked repositories: taken as defined "
+                   "elsewhere in the tenant (supply it with --project NAME=PATH, or check "
+                   "a whole tenant with --tenant-config)", INFO)
+
+
+def check_references(scope: Scope, repos: Iterable[Repo]) -> list[Finding]:
     findings: list[Finding] = []
     for repo in repos:
         for st in repo.stanzas:
+            if st.errors or (repo.include is not None and st.kind not in repo.include):
+                continue  # Zuul's parser refused it (already reported), or not loaded
             if st.kind == "job":
-                findings += _check_job(index, st)
+                findings += _check_job(scope, st)
             elif st.kind == "nodeset":
-                findings += _check_nodeset_alternatives(index, st)
+                findings += _check_nodeset_alternatives(scope, st)
             elif st.kind in ("project", "project-template"):
-                findings += _check_project(index, st)
+                findings += _check_project(scope, st)
         findings += _check_duplicates(repo)
         findings += _check_empty(repo)
-    findings += _check_cycles(index, repos)
+    findings += _check_cycles(scope.index, repos)
     return findings
 
 
-def _check_job(index: Index, st: Stanza) -> list[Finding]:
+def _check_job(scope: Scope, st: Stanza) -> list[Finding]:
+    index = scope.index
     out: list[Finding] = []
     conf = st.conf
     where = st.where()
+    subject = f"job {st.name!r} uses"
     # parent
     if "parent" in conf:
-        parent = unwrap(conf["parent"])
+        parent = a_name(conf["parent"])
         if parent is not None and parent not in index.jobs:
-            out.append(_missing_parent(index, st, str(parent), st.key_line("parent")))
+            out.append(_missing_parent(scope, st, parent, st.key_line("parent")))
     elif st.name != index.base_job and index.base_job not in index.jobs:
-        out.append(Finding(where, st.line, "external-parent",
-                           f"job {st.name!r} inherits from the tenant's base job "
-                           f"{index.base_job!r}, which is defined outside the checked "
-                           "repositories (in the tenant's config project)", INFO))
+        out.append(_missing_base(scope, st, st.line))
     # nodeset
     nodeset = unwrap(conf.get("nodeset"))
     if isinstance(nodeset, str) and nodeset not in index.nodesets:
-        out.append(Finding(where, st.key_line("nodeset"), "missing-nodeset",
-                           f"job {st.name!r} uses nodeset {nodeset!r}, which no checked "
-                           f"repository defines; defined nodesets: {_few(index.nodesets)}"))
+        out.append(unresolved(scope, where, st.key_line("nodeset"), "nodeset", subject,
+                              nodeset, index.nodesets))
     elif isinstance(nodeset, dict):
-        for alt in as_list(nodeset.get("alternatives")):
+        alts = as_list(nodeset.get("alternatives"))
+        for i, alt in enumerate(alts):
             if isinstance(alt, str) and alt not in index.nodesets:
-                out.append(Finding(where, st.key_line("nodeset"), "missing-nodeset",
-                                   f"job {st.name!r} lists nodeset alternative {alt!r}, "
-                                   f"which no checked repository defines; defined "
-                                   f"nodesets: {_few(index.nodesets)}"))
+                out.append(unresolved(scope, where,
+                                      st.key_line("nodeset", "alternatives", i), "nodeset",
+                                      f"job {st.name!r} lists as an alternative", alt,
+                                      index.nodesets))
     # semaphores, on the job and on its playbooks
-    sems = names(conf.get("semaphore")) + names(conf.get("semaphores"))
+    for key in ("semaphore", "semaphores"):
+        for i, sem in enumerate(names(conf.get(key))):
+            if sem not in index.semaphores:
+                line = st.key_line(key, i) if isinstance(unwrap(conf.get(key)), list) \
+                    else st.key_line(key)
+                out.append(unresolved(scope, where, line, "semaphore", subject, sem,
+                                      index.semaphores))
     for attr in PLAYBOOK_ATTRS:
-        for pb in as_list(conf.get(attr)):
+        for i, pb in enumerate(as_list(conf.get(attr))):
             if isinstance(pb, dict):
-                sems += names(pb.get("semaphores"))
-    for sem in sems:
-        if sem not in index.semaphores:
-            key = "semaphores" if "semaphores" in conf else "semaphore"
-            out.append(Finding(where, st.key_line(key), "missing-semaphore",
-                               f"job {st.name!r} uses semaphore {sem!r}, which no checked "
-                               f"repository defines; defined: {_few(index.semaphores)}"))
+                for sem in names(pb.get("semaphores")):
+                    if sem not in index.semaphores:
+                        out.append(unresolved(scope, where, st.key_line(attr, i), "semaphore",
+                                              f"a {attr} playbook of job {st.name!r} uses",
+                                              sem, index.semaphores))
     # dependencies
-    for dep in names(conf.get("dependencies")):
+    deps = unwrap(conf.get("dependencies"))
+    for i, dep in enumerate(names(deps)):
         if dep not in index.jobs:
-            out.append(Finding(where, st.key_line("dependencies"), "missing-dependency",
-                               f"job {st.name!r} depends on {dep!r}, which is not a job "
-                               "in any checked repository"))
+            line = st.key_line("dependencies", i) if isinstance(deps, list) \
+                else st.key_line("dependencies")
+            out.append(unresolved(scope, where, line, "dependency",
+                                  f"job {st.name!r} has a", dep, index.jobs))
     # playbooks
     for attr in PLAYBOOK_ATTRS:
         value = unwrap(conf.get(attr))
@@ -155,76 +185,98 @@ def _check_job(index: Index, st: Stanza) -> list[Finding]:
                                    f"{st.repo.name} (Zuul takes the path as given, relative "
                                    "to the repository root)"))
             else:
-                out += _check_playbook_roles(index, st, path)
+                out += _check_playbook_roles(scope, st, path)
     # roles from other projects
-    for role in as_list(conf.get("roles")):
-        if isinstance(role, dict) and "zuul" in role:
-            project = str(role["zuul"])
-            target = index.repo_named(project)
+    roles = unwrap(conf.get("roles"))
+    for i, role in enumerate(as_list(roles)):
+        if isinstance(role, dict) and isinstance(role.get("zuul"), str):
+            project = role["zuul"]
+            line = st.key_line("roles", i) if isinstance(roles, list) else st.key_line("roles")
+            try:
+                target = index.project(project)
+            except AmbiguousProject as exc:
+                out.append(Finding(where, line, "missing-role", str(exc)))
+                continue
             if target is None:
-                out.append(Finding(where, st.key_line("roles"), "external-role",
-                                   f"job {st.name!r} takes roles from {project!r}, which was "
-                                   "not supplied; pass --project "
-                                   f"{project}=PATH to check them", INFO))
-            elif not role_dirs(target):
-                out.append(Finding(where, st.key_line("roles"), "missing-role",
+                if scope.complete:
+                    out.append(Finding(where, line, "missing-role",
+                                       f"job {st.name!r} takes roles from {project!r}, which "
+                                       "is not a project of the tenant"))
+                else:
+                    out.append(Finding(where, line, "external-role",
+                                       f"job {st.name!r} takes roles from {project!r}, which "
+                                       "was not supplied; pass --project "
+                                       f"{project}=PATH to check them", INFO))
+            elif not role_dirs(target) and not is_bare_role(target):
+                out.append(Finding(where, line, "missing-role",
                                    f"job {st.name!r} takes roles from {project!r}, but "
                                    f"{relpath(target.root)} has no roles/ directory and is "
                                    "not a role itself (no tasks/)"))
     return out
 
 
-def _missing_parent(index: Index, st: Stanza, parent: str, line: int) -> Finding:
-    if parent == index.base_job:
-        return Finding(st.where(), line, "external-parent",
-                       f"job {st.name!r} inherits from the tenant's base job {parent!r}, "
-                       "defined outside the checked repositories", INFO)
-    return Finding(st.where(), line, "missing-parent",
-                   f"job {st.name!r} has parent {parent!r}, which is not a job in any checked "
-                   f"repository (the tenant's base job is {index.base_job!r}; jobs of other "
-                   "repositories are found with --project NAME=PATH)")
+def _missing_base(scope: Scope, st: Stanza, line: int) -> Finding:
+    if scope.complete:
+        return Finding(st.where(), line, "missing-parent",
+                       f"job {st.name!r} inherits from the tenant's base job "
+                       f"{scope.base_job!r}, which no project of the tenant defines")
+    return Finding(st.where(), line, "external-parent",
+                   f"job {st.name!r} inherits from the tenant's base job {scope.base_job!r}, "
+                   "which is defined outside the checked repositories (in the tenant's "
+                   "config project)", INFO)
 
 
-def _check_nodeset_alternatives(index: Index, st: Stanza) -> list[Finding]:
+def _missing_parent(scope: Scope, st: Stanza, parent: str, line: int) -> Finding:
+    if parent == scope.base_job:
+        return _missing_base(scope, st, line)
+    return unresolved(scope, st.where(), line, "parent", f"job {st.name!r} has", parent,
+                      scope.index.jobs)
+
+
+def _check_nodeset_alternatives(scope: Scope, st: Stanza) -> list[Finding]:
     out = []
-    for alt in as_list(st.conf.get("alternatives")):
-        if isinstance(alt, str) and alt not in index.nodesets:
-            out.append(Finding(st.where(), st.key_line("alternatives"), "missing-nodeset",
-                               f"nodeset {st.name!r} lists alternative {alt!r}, which no "
-                               f"checked repository defines; defined: {_few(index.nodesets)}"))
+    for i, alt in enumerate(as_list(st.conf.get("alternatives"))):
+        if isinstance(alt, str) and alt not in scope.index.nodesets:
+            out.append(unresolved(scope, st.where(), st.key_line("alternatives", i),
+                                  "nodeset", f"nodeset {st.name!r} lists as an alternative",
+                                  alt, scope.index.nodesets))
     return out
 
 
-def _check_project(index: Index, st: Stanza) -> list[Finding]:
+def _check_project(scope: Scope, st: Stanza) -> list[Finding]:
+    index = scope.index
     out = []
-    for tpl in as_list(st.conf.get("templates")):
+    subject = f"{st.kind} {st.name or '(this project)'!r} uses"
+    templates = unwrap(st.conf.get("templates"))
+    for i, tpl in enumerate(names(templates)):
         if tpl not in index.templates:
-            out.append(Finding(st.where(), st.key_line("templates"), "missing-template",
-                               f"{st.kind} {st.name or '(this project)'!r} uses "
-                               f"project-template {tpl!r}, which no checked repository "
-                               f"defines; defined: {_few(index.templates)}"))
+            line = st.key_line("templates", i) if isinstance(templates, list) \
+                else st.key_line("templates")
+            out.append(unresolved(scope, st.where(), line, "template", subject, tpl,
+                                  index.templates))
     for key, pipeline in st.conf.items():
         if key in PROJECT_NON_PIPELINES or not isinstance(pipeline, dict):
             continue
-        listed = []
-        for item in as_list(pipeline.get("jobs")):
+        jobs = unwrap(pipeline.get("jobs"))
+        for i, item in enumerate(as_list(jobs)):
+            line = st.key_line(key, "jobs", i) if isinstance(jobs, list) \
+                else st.key_line(key)
             if isinstance(item, dict):
-                for job_name, variant in item.items():
-                    listed.append((str(job_name), variant if isinstance(variant, dict) else {}))
+                listed = [(str(n), v if isinstance(v, dict) else {}) for n, v in item.items()]
+            elif isinstance(item, str):
+                listed = [(item, {})]
             else:
-                listed.append((str(item), {}))
-        for job_name, variant in listed:
-            if job_name not in index.jobs:
-                out.append(Finding(st.where(), st.key_line(key), "missing-job",
-                                   f"{st.kind} {st.name or '(this project)'!r} runs job "
-                                   f"{job_name!r} in pipeline {key!r}, which is not a job in "
-                                   "any checked repository"))
-            for dep in names(variant.get("dependencies")):
-                if dep not in index.jobs:
-                    out.append(Finding(st.where(), st.key_line(key), "missing-dependency",
-                                       f"job {job_name!r} in pipeline {key!r} depends on "
-                                       f"{dep!r}, which is not a job in any checked "
-                                       "repository"))
+                continue
+            for job_name, variant in listed:
+                if job_name not in index.jobs:
+                    out.append(unresolved(scope, st.where(), line, "job",
+                                          f"{st.kind} {st.name or '(this project)'!r} in "
+                                          f"pipeline {key!r} runs", job_name, index.jobs))
+                for dep in names(variant.get("dependencies")):
+                    if dep not in index.jobs:
+                        out.append(unresolved(scope, st.where(), line, "dependency",
+                                              f"job {job_name!r} in pipeline {key!r} has a",
+                                              dep, index.jobs))
     return out
 
 
@@ -260,10 +312,10 @@ def _check_cycles(index: Index, repos: Iterable[Repo]) -> list[Finding]:
     graph: dict[str, set[str]] = {}
     for name, stanzas in index.jobs.items():
         for st in stanzas:
-            parent = unwrap(st.conf.get("parent", index.base_job if name != index.base_job
+            parent = a_name(st.conf.get("parent", index.base_job if name != index.base_job
                                          else None))
             if parent is not None:
-                graph.setdefault(name, set()).add(str(parent))
+                graph.setdefault(name, set()).add(parent)
     out = []
     reported: set[frozenset[str]] = set()
     for start in sorted(graph):
@@ -311,19 +363,6 @@ def _few(names_: Iterable[str], limit: int = 8) -> str:
 
 # --- roles used by playbooks -------------------------------------------------
 
-def role_dirs(repo: Repo) -> list[Path]:
-    """Where Zuul finds roles in a project: its roles/ folder, or the project
-    itself when it is a bare role (has tasks/)."""
-    out = []
-    if (repo.root / "roles").is_dir():
-        out.append(repo.root / "roles")
-    return out
-
-
-def _is_bare_role(repo: Repo) -> bool:
-    return (repo.root / "tasks").is_dir()
-
-
 def _role_names_in(data: Any) -> Iterator[tuple[str, int]]:
     """Role names referenced by a playbook or task list, with their lines."""
     if isinstance(data, list):
@@ -351,7 +390,8 @@ def _role_names_in(data: Any) -> Iterator[tuple[str, int]]:
                 yield from _role_names_in(data[key])
 
 
-def _check_playbook_roles(index: Index, st: Stanza, playbook: Path) -> list[Finding]:
+def _check_playbook_roles(scope: Scope, st: Stanza, playbook: Path) -> list[Finding]:
+    index = scope.index
     try:
         data = yamlfile.load(playbook.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yamlfile.YamlError):
@@ -359,16 +399,19 @@ def _check_playbook_roles(index: Index, st: Stanza, playbook: Path) -> list[Find
     search = [playbook.parent / "roles", *role_dirs(st.repo)]
     role_refs, chain_is_local = _inherited_roles(index, st)
     external = []
-    if not (chain_is_local or index.self_contained):
+    if not (chain_is_local or scope.self_contained or scope.complete):
         external.append(f"the roles of the tenant's base job {index.base_job!r}")
     for role in role_refs:
-        if isinstance(role, dict) and "zuul" in role:
-            target = index.repo_named(str(role["zuul"]))
+        if isinstance(role, dict) and isinstance(role.get("zuul"), str):
+            try:
+                target = index.project(str(role["zuul"]))
+            except AmbiguousProject:
+                target = None  # reported on the job's roles line
             if target is None:
                 external.append(str(role["zuul"]))
             else:
                 search += role_dirs(target)
-                if _is_bare_role(target):
+                if is_bare_role(target):
                     search.append(target.root.parent)
     out = []
     for name, line in _role_names_in(data):
@@ -398,14 +441,14 @@ def _inherited_roles(index: Index, st: Stanza) -> tuple[list[Any], bool]:
         cur = todo.pop()
         refs += as_list(cur.conf.get("roles"))
         if "parent" in cur.conf:
-            parent = unwrap(cur.conf["parent"])
+            parent = a_name(cur.conf["parent"])
         else:
             parent = None if cur.name == index.base_job else index.base_job
         if parent is None or parent in seen:
             continue
-        seen.add(str(parent))
+        seen.add(parent)
         if parent not in index.jobs:
             local = False
             continue
-        todo += index.jobs[str(parent)]
+        todo += index.jobs[parent]
     return refs, local

@@ -10,12 +10,15 @@ from typing import Any
 
 import yaml
 
-from crossgate.check.zuulconfig import NotAZuulRepo, Repo, ZuulParser, load_repo
+from crossgate.config.findings import ERROR
+from crossgate.config.freeze import FreezeError, FrozenJob, freeze
+from crossgate.config.index import Index, Source, load
+from crossgate.config.projects import AmbiguousProject
+from crossgate.config.repo import NotAZuulRepo, Unreadable, ZuulParser, load_repo
 from crossgate.resources import data_root
 
 from . import inventory as inv
 from .execute import Executor, RunOptions
-from .freeze import FreezeError, freeze
 from .projects import Project
 
 BASE_REPO = Path(__file__).resolve().parent / "base"
@@ -116,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         return _usage(str(exc))
     if link_mtus and args.provider != "local":
         return _usage(f"--link-mtu {args.link_mtu[0]!r}: only with --provider local")
+    # parse: the projects of the build
     root = Path(args.path).resolve()
     project = Project.parse(args.name or root.name, root)
     projects = [project]
@@ -124,46 +128,31 @@ def run(args: argparse.Namespace) -> int:
         if not sep or not name or not path or not Path(path).is_dir():
             return _usage(f"--project {item!r}: expected NAME=PATH with PATH a folder")
         projects.append(Project.parse(name, Path(path).resolve()))
+    # load: one index of what they define
     parser = ZuulParser()
-    repos: list[Repo] = []
-    for i, p in enumerate(projects):
-        try:
-            repo, findings = load_repo(parser, p.name, p.root,
-                                       args.extra_config_path if i == 0 else [])
-        except NotAZuulRepo:
-            repo, findings = Repo(p.name, p.root), []
-        errors = [f for f in findings if f.severity == "error"
-                  and f.rule in ("yaml-syntax", "zuul-syntax", "unknown-key")]
-        if errors:
-            for f in errors:
-                print(f.text(), file=sys.stderr)
-            return _usage(f"the Zuul config of {p.name} has errors; fix them first "
-                          "(crossgate check shows them all)")
-        repos.append(repo)
+    try:
+        index = load_index(parser, projects, args.extra_config_path, args.base_job)
+    except (ValueError, AmbiguousProject) as exc:
+        return _usage(str(exc))
     base_repo, _ = load_repo(parser, "crossgate/builtin-base", BASE_REPO)
-    jobs: dict[str, list[Any]] = {}
-    nodesets: dict[str, Any] = {}
-    for repo in repos:
-        for st in repo.stanzas:
-            if st.kind == "job":
-                jobs.setdefault(st.name, []).append(st)
-            elif st.kind == "nodeset":
-                nodesets.setdefault(st.name, st.conf)
-    if args.job not in jobs:
-        close = sorted(n for n in jobs if args.job.split("-")[0] in n)[:8]
+    # freeze: the job as Zuul would run it
+    if args.job not in index.jobs:
+        close = sorted(n for n in index.jobs if args.job.split("-")[0] in n)[:8]
         return _usage(f"job {args.job!r} is not defined in "
                       f"{', '.join(p.name for p in projects)}"
                       + (f"; similar: {', '.join(close)}" if close else ""))
     branch = args.branch or project.branch()
     try:
-        frozen = freeze(jobs, args.job, branch, args.base_job, base_repo)
-        nodeset = inv.nodeset_from(frozen.nodeset, nodesets)
+        frozen: FrozenJob = freeze(index.jobs, args.job, branch, args.base_job, base_repo)
+        nodeset = inv.nodeset_from(frozen.nodeset,
+                                   {n: st.conf for n, st in index.nodesets.items()})
     except (FreezeError, inv.NodesetError) as exc:
         return _usage(str(exc))
     if frozen.abstract:
         return _usage(f"job {args.job!r} is abstract; run a job that inherits from it")
     if not frozen.run:
         return _usage(f"job {args.job!r} has no run playbook (Zuul refuses such a job)")
+    # execute
     # --link-mtu names a node of the nodeset (any of its names); the pool knows it by its first.
     first_name = {n: h.names[0] for h in nodeset.hosts for n in h.names}
     for name in link_mtus:
@@ -200,6 +189,30 @@ def run(args: argparse.Namespace) -> int:
     print(f"crossgate run: {args.job}: {build.result}; console log "
           f"{build_dir / 'work' / 'logs' / 'job-output.txt'}; build {build_dir}")
     return EXIT_SUCCESS if build.result == "SUCCESS" else EXIT_FAILED
+
+
+def load_index(parser: ZuulParser, projects: list[Project], extra_paths: list[str],
+               base_job: str) -> Index:
+    """Load every project (the first with `extra_paths`) into one index; ValueError
+    naming the project when its Zuul config has errors a scheduler would refuse."""
+    sources = [Source(p.name, p.root, p.canonical_hostname,
+                      list(extra_paths) if i == 0 else [], config_required=False)
+               for i, p in enumerate(projects)]
+    repos = []
+    for src in sources:
+        try:
+            (repo,), findings = load(parser, [src])
+        except (NotAZuulRepo, Unreadable) as exc:
+            raise ValueError(f"project {src.name}: {exc}") from exc
+        errors = [f for f in findings if f.severity == ERROR
+                  and f.rule in ("yaml-syntax", "zuul-syntax", "unknown-key")]
+        if errors:
+            for f in errors:
+                print(f.text(), file=sys.stderr)
+            raise ValueError(f"the Zuul config of {src.name} has errors; fix them first "
+                             "(crossgate check shows them all)")
+        repos.append(repo)
+    return Index(repos, base_job=base_job)
 
 
 def _forget_pool(pool_dir: Path, build_dir: Path) -> None:

@@ -39,12 +39,12 @@ from typing import IO, Any
 
 import yaml
 
+from crossgate.config.freeze import FrozenJob, Playbook
 from crossgate.nodes.model import InvalidInput, NodeFailure, NodeSpec
 from crossgate.nodes.provider import Provider
 
 from ..resources import plugin_dir
 from . import inventory as inv
-from .freeze import FrozenJob, Playbook
 from .projects import Project, find_project
 
 RC_UNREACHABLE = 3  # documented; ansible also exits 4, so the callback's file decides

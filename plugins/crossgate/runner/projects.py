@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_HOSTNAME = "localhost"
+from crossgate.config import projects as project_names
+from crossgate.config.projects import DEFAULT_HOSTNAME
 
 
 @dataclass
@@ -21,10 +22,8 @@ class Project:
     @classmethod
     def parse(cls, spec: str, root: Path) -> Project:
         """NAME may start with a host name (opendev.org/zuul/zuul-jobs)."""
-        parts = spec.strip("/").split("/")
-        if len(parts) > 1 and "." in parts[0]:
-            return cls("/".join(parts[1:]), root, parts[0])
-        return cls("/".join(parts), root)
+        host, name = project_names.split_spec(spec)
+        return cls(name, root, host)
 
     @property
     def short_name(self) -> str:
@@ -37,11 +36,6 @@ class Project:
     @property
     def src_dir(self) -> str:
         return f"src/{self.canonical_name}"
-
-    def matches(self, ref: str) -> bool:
-        """Whether a reference (name, short name or canonical name) means this project."""
-        return ref in (self.name, self.canonical_name) or (
-            "/" not in ref and ref == self.short_name)
 
     def git(self, *args: str) -> str:
         try:
@@ -69,9 +63,6 @@ class Project:
 
 
 def find_project(projects: list[Project], ref: str) -> Project | None:
-    for project in projects:
-        if project.matches(ref):
-            return project
-    short = ref.split("/")[-1]
-    candidates = [p for p in projects if p.short_name == short]
-    return candidates[0] if len(candidates) == 1 else None
+    """The project `ref` names, by Zuul's rule (crossgate.config.projects.match);
+    raises AmbiguousProject."""
+    return project_names.match(projects, ref)

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crossgate.check.resolve import as_list, names, unwrap
-from crossgate.check.zuulconfig import Repo, Stanza
+from .repo import Repo, Stanza
+from .values import a_name, as_list, names, unwrap
 
 DEFAULT_TIMEOUT = 1800  # Zuul's default when a job sets none (tenant max-job-timeout aside)
 PLAIN_ATTRS = {"timeout": "timeout", "post-timeout": "post_timeout",
@@ -138,14 +138,18 @@ def parent_chain(jobs: dict[str, list[Stanza]], name: str, branch: str,
                 f"job {current!r} is not defined on branch {branch!r} in any loaded repository"
                 + (f" (needed by {chain[1]!r})" if len(chain) > 1 else ""))
         conf = found[0].conf
-        parent = unwrap(conf["parent"]) if "parent" in conf else (
+        if "parent" in conf and unwrap(conf["parent"]) is not None \
+                and a_name(conf["parent"]) is None:
+            raise FreezeError(f"job {current!r}: parent must be a job name, not "
+                              f"{unwrap(conf['parent'])!r}")
+        parent = a_name(conf["parent"]) if "parent" in conf else (
             None if current == base_job else base_job)
         if parent is None:
             return chain
         if parent in chain:
             raise FreezeError(f"job {name!r} has a parent cycle: "
                               + " -> ".join([*reversed(chain), str(parent)]))
-        chain.insert(0, str(parent))
+        chain.insert(0, parent)
 
 
 def freeze(jobs: dict[str, list[Stanza]], name: str, branch: str = "master",

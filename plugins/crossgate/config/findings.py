@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ERROR = "error"
+WARNING = "warning"  # what Zuul itself reports as a warning (e.g. deprecations)
 INFO = "info"
 
 

@@ -11,13 +11,15 @@ raw stanzas are kept for the reference checks that the parser leaves open.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import yamlfile
-from .findings import Finding, relpath
+from .findings import ERROR, WARNING, Finding, relpath
+from .projects import DEFAULT_HOSTNAME
 
 CONFIG_ROOTS = ("zuul.yaml", "zuul.d", ".zuul.yaml", ".zuul.d")
 STANZA_ATTRS = {
@@ -42,6 +44,10 @@ class NotAZuulRepo(Exception):
     pass
 
 
+class Unreadable(Exception):
+    """A repository folder or config folder that cannot be listed."""
+
+
 @dataclass
 class Stanza:
     kind: str
@@ -51,6 +57,9 @@ class Stanza:
 
     # The same stanza loaded by crossgate's line-keeping loader: key lines.
     lines: Any = None
+    # What Zuul's parser reported about this stanza: its references are not
+    # resolved further (no follow-on findings).
+    errors: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -80,12 +89,17 @@ class Stanza:
 
 @dataclass
 class Repo:
-    name: str
+    name: str                  # the project's name without host, e.g. zuul/zuul-jobs
     root: Path
     files: list[Path] = field(default_factory=list)
     stanzas: list[Stanza] = field(default_factory=list)
     # file -> number of objects it defined (0: empty or comments only)
     object_count: dict[Path, int] = field(default_factory=dict)
+    canonical_hostname: str = DEFAULT_HOSTNAME
+    # stanza kinds loaded from it (a tenant's include/exclude); None: all
+    include: frozenset[str] | None = None
+    # extra config paths it was loaded with (a tenant's extra-config-paths)
+    config_paths: list[str] = field(default_factory=list)
 
     @property
     def short_name(self) -> str:
@@ -96,17 +110,25 @@ class Repo:
 
 
 def _yaml_files(root: Path, entry: str) -> list[Path]:
+    """The .yaml files Zuul reads from one config path; OSError if it cannot be read."""
     path = root / entry
     if path.is_file():
         return [path]
     if not path.is_dir():
         return []
-    ignored = [p.parent for p in path.rglob("*.zuul.ignore")]
-    files = []
-    for p in sorted(path.rglob("*.yaml")):
-        if p.is_file() and not any(p.is_relative_to(d) for d in ignored):
-            files.append(p)
-    return files
+
+    def fail(exc: OSError) -> None:
+        raise exc
+
+    found: list[Path] = []
+    ignored: list[Path] = []
+    for top, _dirs, files in os.walk(path, onerror=fail):
+        here = Path(top)
+        if ".zuul.ignore" in files:
+            ignored.append(here)
+        found += [here / f for f in files if f.endswith(".yaml")]
+    return sorted(p for p in found
+                  if p.is_file() and not any(p.is_relative_to(d) for d in ignored))
 
 
 def config_files(root: Path, extra_paths: list[str]) -> tuple[list[Path], list[Finding]]:
@@ -126,7 +148,12 @@ def config_files(root: Path, extra_paths: list[str]) -> tuple[list[Path], list[F
                 relpath(root / entry), 0, "unreadable-input",
                 f"extra config path {entry!r} does not exist under {relpath(root)}"))
             continue
-        files.extend(_yaml_files(root, entry))
+        try:
+            files.extend(_yaml_files(root, entry))
+        except OSError as exc:
+            raise Unreadable(
+                f"{relpath(Path(exc.filename or root / entry))}: cannot be read "
+                f"({exc.strerror or exc}); crossgate check reads every file Zuul would") from exc
     return files, findings
 
 
@@ -200,9 +227,12 @@ class ZuulParser:
         try:
             unparsed.extend(data)
         except Exception as exc:
-            return [Finding(shown, 1, "zuul-syntax", _one_line(
-                getattr(exc, "zuul_error_message", str(exc)))
-                + "; a Zuul config file is a list of one-key mappings such as '- job: {...}'")]
+            line, item = _bad_item(text)
+            said = _one_line(getattr(exc, "zuul_error_message", str(exc))).split(".")[0]
+            return [Finding(shown, line, "zuul-syntax",
+                            f"{item}: Zuul's parser says: {said}; a Zuul config file is a "
+                            "list of one-key mappings of a kind: "
+                            + ", ".join(STANZA_ATTRS))]
         by_kind = _line_stanzas(text)
         count = 0
         for kind, attr in STANZA_ATTRS.items():
@@ -227,16 +257,20 @@ class ZuulParser:
         mark = err.key.mark
         line = mark.line + 1 if mark is not None else 1
         text = err.short_error or err.error
-        extra = re.search(r"extra keys not allowed @ data((?:\[[^\]]+\])+)", text)
-        if extra:
-            keys = re.findall(r"\['([^']*)'\]|\[(\d+)\]", extra[1])
+        severity = WARNING if getattr(err, "severity", "error") == "warning" else ERROR
+        stanza = next((st for st in stanzas
+                       if mark is not None and st.line == mark.line + 1), None)
+        if stanza is not None and severity == ERROR:
+            stanza.errors.append(text)
+        at = re.search(r"@ data((?:\[[^\]]+\])+)", text)
+        path: list[str | int] = []
+        if at:
+            keys = re.findall(r"\['([^']*)'\]|\[(\d+)\]", at[1])
             path = [k or int(i) for k, i in keys]
-            kind = None
-            for st in stanzas:
-                if mark is not None and st.line == mark.line + 1:
-                    line = st.key_line(*path)
-                    kind = st.kind
-                    break
+            if stanza is not None:
+                line = stanza.key_line(*path)
+        if at and "extra keys not allowed" in text:
+            kind = stanza.kind if stanza is not None else None
             keys = self.allowed_keys(kind) if kind and len(path) == 1 else []
             allowed = f": allowed keys of a {kind} are {', '.join(keys)}" if keys else ""
             close = difflib.get_close_matches(str(path[-1]), keys, n=1)
@@ -244,8 +278,28 @@ class ZuulParser:
                 allowed = f" (did you mean {close[0]!r}?)" + allowed
             return Finding(shown, line, "unknown-key",
                            f"unknown key {'.'.join(str(p) for p in path)!r}: "
-                           f"Zuul's parser says: {_one_line(text)}{allowed}")
-        return Finding(shown, line, "zuul-syntax", _one_line(text))
+                           f"Zuul's parser says: {_one_line(text)}{allowed}", severity)
+        who = f"{stanza.kind} {stanza.name!r}: " if stanza is not None and stanza.name else ""
+        return Finding(shown, line, "zuul-syntax", who + _one_line(text), severity)
+
+
+def _bad_item(text: str) -> tuple[int, str]:
+    """Line and description of the first item that is not a one-key mapping of a
+    known kind."""
+    try:
+        data = yamlfile.load(text)
+    except yamlfile.YamlError:
+        return 1, "this file"
+    if not isinstance(data, list):
+        return getattr(data, "line", 1) or 1, f"the file holds a {type(data).__name__}"
+    for i, item in enumerate(data):
+        if isinstance(item, dict) and len(item) == 1:
+            kind = next(iter(item))
+            if kind not in STANZA_ATTRS:
+                return data.line_of(i), f"unknown kind {kind!r}"
+        else:
+            return data.line_of(i), f"item {i + 1} is not a one-key mapping"
+    return 1, "this file"
 
 
 def _line_stanzas(text: str) -> dict[str, list[Any]]:
@@ -289,12 +343,16 @@ def load_repo(parser: ZuulParser, name: str, root: Path,
     """Load every config file of a repository; raise NotAZuulRepo if it has none."""
     if not root.is_dir():
         raise NotAZuulRepo(f"{relpath(root)} is not a directory")
+    try:
+        os.listdir(root)
+    except OSError as exc:
+        raise Unreadable(f"{relpath(root)}: cannot be read ({exc.strerror or exc})") from exc
     files, findings = config_files(root, extra_paths or [])
     if not files and not any((root / e).exists() for e in CONFIG_ROOTS):
         raise NotAZuulRepo(
             f"{relpath(root)} has no Zuul configuration: expected one of "
             + ", ".join(CONFIG_ROOTS))
-    repo = Repo(name=name, root=root, files=files)
+    repo = Repo(name=name, root=root, files=files, config_paths=list(extra_paths or []))
     for path in files:
         findings.extend(parser.load_file(repo, path))
     return repo, findings
