@@ -84,8 +84,12 @@ def test_playbook_order(chain: dict[str, list[Any]]) -> None:
     assert job.chain == ["base", "parent", "child"]
     assert paths(job.pre_run) == ["base-pre.yaml", "parent-pre.yaml", "child-pre.yaml"]
     assert paths(job.run) == ["child-run.yaml"]
-    assert paths(job.post_run) == ["child-post.yaml", "parent-post.yaml", "base-post.yaml"]
-    assert paths(job.cleanup_run) == ["parent-cleanup.yaml"]
+    # post-run `cleanup: true` keeps its place among the post-run playbooks
+    assert paths(job.post_run) == ["child-post.yaml", "parent-post.yaml",
+                                   "parent-cleanup.yaml", "base-post.yaml"]
+    assert [p.cleanup for p in job.post_run] == [False, False, True, False]
+    assert not any(p.ignore_result for p in job.post_run)
+    assert job.cleanup_run == []
     assert [p.nesting for p in job.pre_run] == [0, 1, 2]
 
 

@@ -136,7 +136,11 @@ CLEANUP: list[PB] = [("cleanup", 0)]
 def make_job(repo: Repo, pre: list[PB] = PRE, run: list[PB] = RUN, post: list[PB] = POST,
              cleanup: list[PB] = CLEANUP, **attrs: Any) -> FrozenJob:
     def pbs(items: list[PB], phase: str) -> list[Playbook]:
-        return [Playbook(f"playbooks/{n}.yaml", repo, [], phase, False, nesting)
+        # cleanup-run (deprecated): runs always, its result ignored; a post-run
+        # playbook named *-cleanup stands for `cleanup: true`
+        return [Playbook(f"playbooks/{n}.yaml", repo, [], phase, False, nesting,
+                         cleanup=phase == "cleanup" or n.endswith("-cleanup"),
+                         ignore_result=phase == "cleanup")
                 for n, nesting in items]
     return FrozenJob("job", pre_run=pbs(pre, "pre"), run=pbs(run, "run"),
                      post_run=pbs(post, "post"), cleanup_run=pbs(cleanup, "cleanup"),
@@ -175,7 +179,9 @@ RESULTS = [
     ({"run": "fail"}, 3, "FAILURE", 1),
     ({"child-post": "fail"}, 3, "POST_FAILURE", 1),
     ({"run": "fail", "base-post": "fail"}, 3, "POST_FAILURE", 1),
-    ({"cleanup": "fail"}, 3, "POST_FAILURE", 1),
+    # the deprecated cleanup-run's result is ignored (Zuul: ignore_result)
+    ({"cleanup": "fail"}, 3, "SUCCESS", 1),
+    ({"run": "fail", "cleanup": "fail"}, 3, "FAILURE", 1),
     ({"run": "timeout"}, 3, "TIMED_OUT", 1),
     ({"run": "timeout", "child-post": "fail"}, 3, "TIMED_OUT", 1),
     ({"child-pre": "fail"}, 3, "RETRY_LIMIT", 3),
@@ -189,8 +195,40 @@ RESULTS = [
     ({"run": ["unreachable", "ok"]}, 2, "SUCCESS", 2),
     ({"base-post": "unreachable"}, 1, "RETRY_LIMIT", 1),
     ({"base-post": ["unreachable", "ok"]}, 2, "SUCCESS", 2),
-    ({"cleanup": "unreachable"}, 2, "POST_FAILURE", 1),
+    ({"cleanup": "unreachable"}, 2, "SUCCESS", 1),
 ]
+# a post-run playbook with `cleanup: true`: its failure counts, its unreachable does not retry
+CLEANUP_POST: list[PB] = [("child-post", 1), ("base-cleanup", 0), ("base-post", 0)]
+RESULTS_CLEANUP_POST = [
+    ({}, "SUCCESS", 1),
+    ({"base-cleanup": "fail"}, "POST_FAILURE", 1),
+    ({"base-cleanup": "unreachable"}, "POST_FAILURE", 1),
+    ({"base-post": "unreachable"}, "RETRY_LIMIT", 2),
+]
+
+
+@pytest.mark.parametrize(("script", "result", "used"), RESULTS_CLEANUP_POST)
+def test_post_run_cleanup(tmp_path: Path, script: dict[str, Any], result: str,
+                          used: int) -> None:
+    run = run_job(tmp_path, script, attempts=2, post=CLEANUP_POST)
+    assert (run.build.result, run.build.attempts) == (result, used)
+    assert run.ansible.names(1)[-4:] == ["child-post", "base-cleanup", "base-post", "cleanup"]
+
+
+@pytest.mark.parametrize(("post", "cleanup", "order"), [
+    # Zuul puts each cleanup-run playbook before the first post-run playbook of a
+    # lower nesting level
+    ([("child-post", 1), ("base-post", 0)], [("child-cleanup", 1)],
+     ["child-post", "child-cleanup", "base-post"]),
+    ([("child-post", 1), ("base-post", 0)], [("cleanup", 0)],
+     ["child-post", "base-post", "cleanup"]),
+    ([("child-post", 2), ("mid-post", 1)], [("deep-cleanup", 2), ("mid-cleanup", 1)],
+     ["child-post", "deep-cleanup", "mid-post", "mid-cleanup"]),
+])
+def test_cleanup_run_order(tmp_path: Path, post: list[PB], cleanup: list[PB],
+                           order: list[str]) -> None:
+    run = run_job(tmp_path, post=post, cleanup=cleanup)
+    assert run.ansible.names()[-len(order):] == order
 
 
 @pytest.mark.parametrize(("script", "attempts", "result", "used"), RESULTS)

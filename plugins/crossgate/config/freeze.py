@@ -46,6 +46,11 @@ class Playbook:
     phase: str          # pre, run, post, cleanup
     builtin: bool = False
     nesting: int = 0    # depth in the parent chain of the job that contributed it
+    # Runs even when the build is aborted, and an unreachable node in it does not
+    # make the build retry (post-run `cleanup: true`, and the deprecated cleanup-run).
+    cleanup: bool = False
+    # Its failure does not change the result (the deprecated cleanup-run only).
+    ignore_result: bool = False
 
     @property
     def file(self) -> Path:
@@ -208,15 +213,12 @@ def _apply(job: FrozenJob, st: Stanza, builtin: bool = False, nesting: int = 0) 
         job.run = playbooks("run", "run")
     if "pre-run" in conf:
         job.pre_run = job.pre_run + playbooks("pre-run", "pre")
-    post, cleanup = [], []
-    for pb, item in zip(playbooks("post-run", "post"), as_list(conf.get("post-run")),
-                        strict=True):
-        if isinstance(item, dict) and item.get("cleanup"):
-            pb.phase = "cleanup"
-            cleanup.append(pb)
-        else:
-            post.append(pb)
-    cleanup += playbooks("cleanup-run", "cleanup")
+    post = playbooks("post-run", "post")
+    for pb, item in zip(post, as_list(conf.get("post-run")), strict=True):
+        pb.cleanup = isinstance(item, dict) and bool(item.get("cleanup"))
+    cleanup = playbooks("cleanup-run", "cleanup")
+    for pb in cleanup:
+        pb.cleanup = pb.ignore_result = True
     job.post_run = post + job.post_run
     job.cleanup_run = cleanup + job.cleanup_run
     for key, attr in (("vars", "vars"), ("extra-vars", "extra_vars"),

@@ -441,7 +441,7 @@ class Executor:
                 {"role_path": r} for r in self._safe_role_paths(p)]} for p in items]
         return {"playbook_projects": {}, "pre_playbooks": pbs(self.job.pre_run),
                 "playbooks": pbs(self.job.run),
-                "post_playbooks": pbs(self.job.post_run + self.job.cleanup_run)}
+                "post_playbooks": pbs(post_playbooks(self.job))}
 
     def _safe_role_paths(self, pb: Playbook) -> list[str]:
         try:
@@ -677,7 +677,7 @@ class Executor:
         data = self.return_data()
         if pre_failed and data.get("zuul", {}).get("retry") is False:
             result, allow_post_result, should_retry = "FAILURE", False, False
-        post = job.post_run + job.cleanup_run
+        post = post_playbooks(job)
         for i, pb in enumerate(post):
             if nesting_achieved is not None and self._nesting(pb) > nesting_achieved:
                 build.playbooks.append(PlaybookRun(pb.phase, pb.path, pb.repo.name, None,
@@ -687,13 +687,13 @@ class Executor:
             run = self.run_playbook(pb, i, job.post_timeout, attempt, success=success,
                                     will_retry=should_retry and not last)
             build.playbooks.append(run)
-            if run.status == "unreachable" and pb.phase != "cleanup":
+            if run.status == "unreachable" and not pb.cleanup:
                 # The build is retried, but every post playbook still gets its
                 # chance to collect logs.
                 detail = "Host unreachable"
                 if allow_post_result:
                     should_retry = True
-            if run.status != "ok":
+            if run.status != "ok" and not pb.ignore_result:
                 success = False
                 if allow_post_result:
                     result = "POST_FAILURE"
@@ -704,6 +704,18 @@ class Executor:
     @staticmethod
     def _nesting(pb: Playbook) -> int:
         return pb.nesting
+
+
+def post_playbooks(job: FrozenJob) -> list[Playbook]:
+    """The post playbooks in Zuul's order (executor's preparePlaybooks): post-run
+    child first, each deprecated cleanup-run playbook put before the first post-run
+    playbook of a lower nesting level, or last."""
+    post = list(job.post_run)
+    for pb in job.cleanup_run:
+        at = next((i for i, other in enumerate(post) if pb.nesting > other.nesting),
+                  len(post))
+        post.insert(at, pb)
+    return post
 
 
 class RunError(Exception):
