@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from pathlib import Path
 
 import pytest
 
@@ -395,3 +396,16 @@ def test_cli_bad_input_exits_2(argv: list[str], message: str, capsys, tmp_path) 
     assert code == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_debootstrap_is_a_node_failure(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host without debootstrap: a NodeFailure naming the tool and its fix (the
+    runner reports NODE_FAILURE), not a traceback."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    recipe = images.RECIPES["debian-bookworm"]
+    with pytest.raises(images.ImageError, match="debootstrap is not installed"):
+        images.ensure_image("debian-bookworm", tmp_path / "cache", mirror="http://m/debian",
+                            timeout=5)
+    assert isinstance(images.ImageError("x"), images.NodeFailure)
+    assert images.cached_image(recipe, tmp_path / "cache") is None

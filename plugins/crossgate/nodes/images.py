@@ -246,6 +246,12 @@ def _build(recipe: Recipe, cache: Path, mirror: str | None, timeout: float) -> P
                     f"timed out after {timeout:.0f}s waiting for debootstrap of image "
                     f"{recipe.name}; log: {log}"
                 ) from None
+            except FileNotFoundError:
+                raise ImageError(
+                    f"cannot build image {recipe.name}: debootstrap is not installed on "
+                    "this host (bash tools/install-node-deps.sh installs what local nodes "
+                    "need)"
+                ) from None
         if proc.returncode != 0:
             tail = _tail(log)
             raise ImageError(
