@@ -409,3 +409,21 @@ def test_missing_debootstrap_is_a_node_failure(tmp_path: Path,
                             timeout=5)
     assert isinstance(images.ImageError("x"), images.NodeFailure)
     assert images.cached_image(recipe, tmp_path / "cache") is None
+
+
+@pytest.mark.parametrize("argv", [
+    ["nodes", "up", "--pool", "p", "--count", "1", "--boot-timeout", "0"],
+    ["nodes", "up", "--pool", "p", "--count", "1", "--boot-timeout", "-5"],
+    ["nodes", "up", "--pool", "p", "--count", "1", "--image-timeout", "soon"],
+    ["nodes", "down", "--pool", "p", "--grace", "0"],
+    ["run", "some-job", "--boot-timeout", "0"],
+])
+def test_bounds_must_be_positive_seconds(argv: list[str],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from crossgate.cli import main
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    flag = next(a for a in argv if a.endswith(("-timeout", "--grace")))
+    assert f"argument {flag}" in err and "allowed: a number" in err

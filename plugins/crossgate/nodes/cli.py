@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crossgate.cliargs import seconds
+
 from . import PROVIDERS, open_pool
 from .images import DEFAULT_CACHE
 from .labels import DEFAULT_LABEL
@@ -69,9 +71,10 @@ def add_parser(subparsers: Any) -> None:
         help=f"label for --count and bare --node (default: {DEFAULT_LABEL})",
     )
     up.add_argument(
-        "--boot-timeout", type=float, default=60.0, help="seconds per node until SSH (default 60)"
+        "--boot-timeout", type=seconds, default=60.0, help="seconds per node until SSH (default 60)"
     )
-    up.add_argument("--image-timeout", type=float, default=900.0, help="seconds for an image build")
+    up.add_argument("--image-timeout", type=seconds, default=900.0,
+                    help="seconds for an image build")
     up.add_argument("--image-cache", type=Path, default=DEFAULT_CACHE)
     up.add_argument(
         "--link-mtu",
@@ -82,18 +85,18 @@ def add_parser(subparsers: Any) -> None:
         "(as a cloud network with a smaller path MTU); repeatable",
     )
     up.add_argument(
-        "--ssh-timeout", type=float, default=30.0, help="inventory: seconds per machine for SSH"
+        "--ssh-timeout", type=seconds, default=30.0, help="inventory: seconds per machine for SSH"
     )
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser("down", parents=[common], help="stop the pool and remove what it made")
     down.add_argument(
         "--grace",
-        type=float,
+        type=seconds,
         default=10.0,
         help="seconds a node may take to power off before it is killed (default 10)",
     )
-    down.add_argument("--kill-timeout", type=float, default=10.0)
+    down.add_argument("--kill-timeout", type=seconds, default=10.0)
     down.set_defaults(func=cmd_down)
 
     lst = sub.add_parser("list", parents=[common], help="show the nodes of a pool")

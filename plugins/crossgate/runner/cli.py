@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from crossgate.cliargs import seconds
 from crossgate.config.findings import ERROR
 from crossgate.config.freeze import FreezeError, FrozenJob, freeze
 from crossgate.config.index import Index, Source, load
@@ -49,7 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--label", action="append", default=[], metavar="LABEL=IMAGE",
                    help="boot LABEL from IMAGE (an image name or a root file system folder), "
                         "like a nodepool label; adds to the built-in label table")
-    p.add_argument("--boot-timeout", type=float, default=60.0,
+    p.add_argument("--boot-timeout", type=seconds, default=60.0,
                    help="seconds a local node may take to answer SSH (default: 60)")
     p.add_argument("--link-mtu", action="append", default=[], metavar="NODE=MTU",
                    help="local provider: the MTU a node's link to the bridge carries, below "
@@ -106,9 +107,6 @@ def run(args: argparse.Namespace) -> int:
         if not sep or not label or not image:
             return _usage(f"--label {item!r}: expected LABEL=IMAGE")
         labels[label] = image
-    if args.boot_timeout <= 0:
-        return _usage(f"--boot-timeout {args.boot_timeout}: must be a positive number of "
-                      "seconds")
     if args.provider == "inventory" and not args.inventory:
         return _usage("--provider inventory needs --inventory FILE")
     from crossgate.nodes import InvalidInput
