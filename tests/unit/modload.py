@@ -11,17 +11,19 @@ import sys
 import types
 from pathlib import Path
 
-MODULES = Path(__file__).resolve().parents[2] / "roles" / "crossgate-modules"
+ROLES = Path(__file__).resolve().parents[2] / "roles"
+MODULES = ROLES / "crossgate-modules"
 
 
-def module_util(name: str) -> types.ModuleType:
-    """Load roles/crossgate-modules/module_utils/NAME.py as ansible.module_utils.NAME."""
-    return _load(f"ansible.module_utils.{name}", MODULES / "module_utils" / f"{name}.py")
+def module_util(name: str, role: str = "crossgate-modules") -> types.ModuleType:
+    """Load roles/ROLE/module_utils/NAME.py as ansible.module_utils.NAME (a layer's validate
+    role carries its own, beside crossgate-modules' shared ones)."""
+    return _load(f"ansible.module_utils.{name}", ROLES / role / "module_utils" / f"{name}.py")
 
 
-def module(name: str) -> types.ModuleType:
-    """Load roles/crossgate-modules/library/NAME.py as NAME."""
-    return _load(name, MODULES / "library" / f"{name}.py")
+def module(name: str, role: str = "crossgate-modules") -> types.ModuleType:
+    """Load roles/ROLE/library/NAME.py as NAME."""
+    return _load(name, ROLES / role / "library" / f"{name}.py")
 
 
 def _load(name: str, path: Path) -> types.ModuleType:

@@ -546,13 +546,33 @@ class Executor:
                     f"{rep.downloaded} downloaded ({rep.downloaded_bytes} bytes), "
                     f"{rep.present} present, {rep.seconds:.1f} s")
             if reqs:
-                wrep = sync_wheels(reqs, self.options.mirror_dir)
+                wrep = sync_wheels(reqs, self.options.mirror_dir,
+                                   constraints=self.mirror_constraints())
                 self.console.line(
                     f"MIRROR: pip {len(reqs)} requirement(s), {wrep.wheels} wheel(s): "
                     f"{wrep.downloaded} downloaded ({wrep.downloaded_bytes} bytes), "
                     f"{wrep.present} present, {wrep.seconds:.1f} s")
         except MirrorError as exc:
             raise RunError(f"host mirror: {exc}") from exc
+
+    def mirror_constraints(self) -> Path | None:
+        """`crossgate_mirror_constraints`: a constraints file for the wheel sync, as a path
+        inside one of the build's project checkouts (the job's own project first), the way
+        a site's mirror is built from a release's upper-constraints."""
+        rel = self.job.vars.get("crossgate_mirror_constraints")
+        if not rel:
+            return None
+        if not isinstance(rel, str) or Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise RunError(f"job variable crossgate_mirror_constraints={rel!r}: allowed: a "
+                           "relative path inside a project checkout, such as "
+                           "roles/deploy-openstack/files/constraints/2026.2.txt")
+        roots = [self.project.root] + [p.root for p in self.projects if p is not self.project]
+        for root in roots:
+            if (root / rel).is_file():
+                return root / rel
+        raise RunError(f"job variable crossgate_mirror_constraints={rel!r}: no such file in "
+                       "the checkouts of " + ", ".join(str(r) for r in roots)
+                       + "; allowed: a file of one of them")
 
     def start_mirror(self, provider: Provider) -> Any:
         """Serve the mirror on the pool's host address; the URLs reach the playbooks
