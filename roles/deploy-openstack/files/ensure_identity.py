@@ -9,8 +9,9 @@ the build's secrets file (never from its arguments) and a JSON spec on stdin. id
      "url": ...}}, "service_users": [...], "timeout": seconds}
 
 Looks before it makes: projects service and the demo project, the demo user (member of the
-demo project), one user per service (admin in project service), one catalog service and its
-public, internal and admin endpoints per service. An existing user keeps its password.
+demo project), one user per service (admin and service in project service), one catalog
+service and its public, internal and admin endpoints per service. An existing user keeps its
+password.
 
 networks: {"auth_url", "region", "timeout", "demo_project", "public": {"name", "cidr",
 "physnet"}, "tenant": {"network", "subnet", "cidr"}, "router"}: the public network (flat,
@@ -105,8 +106,12 @@ def main() -> int:
             lambda n=name: ident.find_project(n, domain_id=domain.id),
             lambda n=name: ident.create_project(name=n, domain_id=domain.id,
                                                 description=f"crossgate {n} project"))
+    # Service users hold admin and service in project service: the APIs require the service
+    # role of the tokens services send on behalf of users (service_token_roles_required).
+    service_role = ensure(made, "role", "service", lambda: ident.find_role("service"),
+                          lambda: ident.create_role(name="service"))
     users = [("demo", spec["demo_project"], member_role)]
-    users += [(u, "service", admin_role) for u in spec["service_users"]]
+    users += [(u, "service", r) for u in spec["service_users"] for r in (admin_role, service_role)]
     for name, project_name, role in users:
         user = ensure(made, "user", name,
                       lambda n=name: ident.find_user(n, domain_id=domain.id),
