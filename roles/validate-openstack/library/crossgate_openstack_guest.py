@@ -343,7 +343,9 @@ def main():
     rec = None
     started = time.time()
     if p["skip_reason"] and p["action"] != "unplug":
-        rec = skip_record(check_name(p), p["node"], started, p["skip_reason"])
+        # record=none is an observation for a later check, never a record of its own
+        if not (p["action"] == "ping" and p["record"] == "none"):
+            rec = skip_record(check_name(p), p["node"], started, p["skip_reason"])
     elif p["action"] == "unplug":
         result["changed"] = unplug(node, p["bridge"], p["port_id"])
     elif p["action"] == "plug":
