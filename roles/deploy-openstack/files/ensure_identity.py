@@ -85,7 +85,7 @@ def networks(conn, spec) -> list[str]:
 def main() -> int:
     secrets_path, what = sys.argv[1], sys.argv[2]
     with open(secrets_path, encoding="utf-8") as f:
-        secrets = json.load(f)
+        secrets = {k.removesuffix("_password"): v for k, v in json.load(f).items()}
     spec = json.load(sys.stdin)
     conn = connect(secrets, spec)
     if what == "networks":

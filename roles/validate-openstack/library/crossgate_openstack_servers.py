@@ -136,7 +136,7 @@ from ansible.module_utils.crossgate_openstack import (
 from ansible.module_utils.crossgate_records import check_argument_spec, write_records
 
 SG_NAME = f"{PREFIX}-sg"
-ICMP_RULE = {"direction": "ingress", "ethertype": "IPv4", "protocol": "icmp"}
+ICMP_RULE = {"direction": "ingress", "ether_type": "IPv4", "protocol": "icmp"}
 
 
 def as_dict(obj):
