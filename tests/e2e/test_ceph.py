@@ -29,17 +29,20 @@ CEPH_CHECKS = {"health", "osds-up-in", "pgs-active-clean", "rbd-roundtrip:volume
                "rados-roundtrip:images"}
 
 
-def run_job(tmp_path: Path, job: str, *, from_crossgate: bool
-            ) -> tuple[int, dict[str, Any], str, Path]:
+def run_job(tmp_path: Path, job: str, *, from_crossgate: bool = False, repo: str = "ceph-repo",
+            timeout: int = 1500) -> tuple[int, dict[str, Any], str, Path]:
+    """Run JOB from crossgate itself or from the test repository REPO (project
+    example/NAME, NAME the repository's folder without -repo); assert nothing is left."""
     pool = f"e2e-{job}-{os.getpid()}"[:40]
     cmd = [sys.executable, "-m", "crossgate.cli", "run", job, "--build-root", str(tmp_path),
            "--pool", pool]
     if from_crossgate:
         cmd += ["--path", str(REPO), "--name", "crossgate/crossgate"]
     else:
-        cmd += ["--path", str(CEPH_REPO), "--name", "example/ceph",
+        cmd += ["--path", str(Path(__file__).resolve().parent / repo),
+                "--name", "example/" + repo.removesuffix("-repo"),
                 "--project", f"crossgate/crossgate={REPO}"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     builds = sorted(tmp_path.glob(f"*-{job}"))
     assert builds, proc.stdout + proc.stderr
     build_dir = builds[-1]
