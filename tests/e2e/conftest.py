@@ -12,7 +12,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: starts real nodes on this machine (root only)")
 
 
+# The longest builds first, so that the two workers of --dist loadscope start them at once
+# and the shorter modules fill in around them.
+LONGEST_FIRST = ("test_openstack.py", "test_ceph.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: next((i for i, name in enumerate(LONGEST_FIRST)
+                                      if item.nodeid.split("::")[0].endswith(name)),
+                                     len(LONGEST_FIRST)))
     missing = [t for t in ("systemd-nspawn", "debootstrap", "iptables") if not shutil.which(t)]
     reason = ""
     if os.geteuid() != 0:
