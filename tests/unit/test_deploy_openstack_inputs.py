@@ -1,0 +1,102 @@
+"""deploy-openstack refuses bad input on entry, naming the variable, the value and what is
+allowed, before any task reaches a node.
+
+Runs ansible-playbook on the host against an inventory whose hosts point at a closed port on
+loopback: a bad input must fail in the entry checks (the argument specs or the role's first
+assert); one that got through would end UNREACHABLE instead. Each case is timed: the issue's
+bound is 10 s, and the slowest case is printed (tests do not assert wall-clock time)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = """
+- name: Apply deploy-openstack
+  hosts: all
+  gather_facts: false
+  roles:
+    - deploy-openstack
+"""
+NODES = ("controller", "compute1", "compute2")
+
+
+def run(tmp_path: Path, variables: dict, controller: list[str] | None = None,
+        compute: list[str] | None = None) -> tuple[int, str, float]:
+    hosts = {n: {"ansible_host": "127.0.0.1", "ansible_port": 1} for n in NODES}
+    inv = {"all": {"hosts": hosts, "children": {
+        "controller": {"hosts": {n: {} for n in (["controller"] if controller is None
+                                                  else controller)}},
+        "compute": {"hosts": {n: {} for n in (["compute1", "compute2"] if compute is None
+                                               else compute)}}}}}
+    (tmp_path / "inventory.json").write_text(json.dumps(inv))
+    (tmp_path / "play.yaml").write_text(PLAYBOOK)
+    playbook = shutil.which("ansible-playbook") or str(Path(sys.executable).parent
+                                                       / "ansible-playbook")
+    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_RETRY_FILES_ENABLED="false")
+    started = time.monotonic()
+    proc = subprocess.run(
+        [playbook, "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.yaml"),
+         "-e", json.dumps(variables)],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started
+
+
+@pytest.mark.parametrize(("variables", "controller", "compute", "message"), [
+    ({"deploy_openstack_services": ["keystone", "placement", "glance", "nova", "neutron",
+                                    "swift"]}, None, None,
+     "value of deploy_openstack_services must be one or more of: keystone, placement, glance, "
+     "nova, neutron. Got no match for: swift"),
+    ({"deploy_openstack_services": ["keystone", "placement", "nova", "neutron"]}, None, None,
+     "lacks glance; allowed: a list holding keystone, placement, glance, nova, neutron"),
+    ({}, None, [],
+     "deploy_openstack_compute_group=compute names no node (empty or absent group); "
+     "allowed: a group with at least one node"),
+    ({"deploy_openstack_compute_group": "no_such_group"}, None, None,
+     "deploy_openstack_compute_group=no_such_group names no node"),
+    ({}, None, ["controller", "compute1"],
+     "controller is in both deploy_openstack_controller_group=controller and "
+     "deploy_openstack_compute_group=compute with deploy_openstack_allow_converged=false; "
+     "allowed: separate groups, or deploy_openstack_allow_converged=true"),
+    ({}, ["controller", "compute1"], ["compute2"],
+     "deploy_openstack_controller_group=controller has 2 node(s) (controller, compute1); "
+     "allowed: exactly one node"),
+    ({"deploy_openstack_release": "2025.1"}, None, None,
+     "value of deploy_openstack_release must be one of: 2026.2, got: 2025.1"),
+    ({"deploy_openstack_virt_driver": "kvm"}, None, None,
+     "value of deploy_openstack_virt_driver must be one of: libvirt, fake, got: kvm"),
+    ({"deploy_openstack_tenant_cidr": "10.42.0.1/24"}, None, None,
+     "deploy_openstack_tenant_cidr=10.42.0.1/24: not an IPv4 network; allowed: a.b.c.d/N with N "
+     "from 8 to 29 and no host bits set"),
+    ({"deploy_openstack_public_cidr": "public"}, None, None,
+     "deploy_openstack_public_cidr=public: not an IPv4 network"),
+    ({"deploy_openstack_tunnel_cidr": "172.24.6.0/30"}, None, None,
+     "deploy_openstack_tunnel_cidr=172.24.6.0/30: not an IPv4 network"),
+    ({"deploy_openstack_wait_timeout": 0}, None, None,
+     "deploy_openstack_wait_timeout=0, deploy_openstack_wait_delay=2, "
+     "deploy_openstack_command_timeout=120: each must be 1 or more seconds"),
+])
+def test_bad_input_fails_on_entry(tmp_path: Path, variables: dict, controller: list[str] | None,
+                                  compute: list[str] | None, message: str) -> None:
+    rc, out, seconds = run(tmp_path, variables, controller, compute)
+    assert rc == 2, out
+    assert message in " ".join(out.split()), out
+    assert "UNREACHABLE" not in out  # it failed before any task reached a node
+    print(f"failed on entry in {seconds:.1f} s")
+
+
+def test_good_input_gets_past_the_checks(tmp_path: Path) -> None:
+    # The same inventory with good input passes the entry checks and goes on to the nodes,
+    # which here do not answer: proof that the failures above came from the checks.
+    rc, out, _ = run(tmp_path, {"deploy_openstack_virt_driver": "fake"})
+    assert rc != 0
+    assert "UNREACHABLE" in out, out
