@@ -6,48 +6,18 @@ there; a check that let it through would end UNREACHABLE instead."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOK = """
-- name: Apply deploy-ceph
-  hosts: all
-  gather_facts: false
-  roles:
-    - deploy-ceph
-"""
-
-
-def inventory(mons: list[str], osds: list[str]) -> dict:
-    hosts = {n: {"ansible_host": "127.0.0.1", "ansible_port": 1} for n in
-             ("controller", "compute1", "compute2")}
-    return {"all": {"hosts": hosts, "children": {
-        "ceph_mon": {"hosts": {n: {} for n in mons}},
-        "ceph_osd": {"hosts": {n: {} for n in osds}}}}}
+from entrycheck import run_role
 
 
 def run(tmp_path: Path, variables: dict, mons: list[str] | None = None,
         osds: list[str] | None = None) -> tuple[int, str]:
-    inv = inventory(["controller"] if mons is None else mons,
-                    ["compute1", "compute2"] if osds is None else osds)
-    (tmp_path / "inventory.json").write_text(json.dumps(inv))
-    (tmp_path / "play.yaml").write_text(PLAYBOOK)
-    playbook = shutil.which("ansible-playbook") or str(Path(sys.executable).parent
-                                                       / "ansible-playbook")
-    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_RETRY_FILES_ENABLED="false")
-    proc = subprocess.run(
-        [playbook, "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.yaml"),
-         "-e", json.dumps(variables)],
-        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
-    return proc.returncode, proc.stdout + proc.stderr
+    return run_role(tmp_path, "deploy-ceph",
+                    {"ceph_mon": ["controller"] if mons is None else mons,
+                     "ceph_osd": ["compute1", "compute2"] if osds is None else osds},
+                    variables)
 
 
 @pytest.mark.parametrize(("variables", "mons", "osds", "message"), [

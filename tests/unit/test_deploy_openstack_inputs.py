@@ -8,47 +8,21 @@ bound is 10 s, and the slowest case is printed (tests do not assert wall-clock t
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOK = """
-- name: Apply deploy-openstack
-  hosts: all
-  gather_facts: false
-  roles:
-    - deploy-openstack
-"""
-NODES = ("controller", "compute1", "compute2")
+from entrycheck import run_role
 
 
 def run(tmp_path: Path, variables: dict, controller: list[str] | None = None,
         compute: list[str] | None = None) -> tuple[int, str, float]:
-    hosts = {n: {"ansible_host": "127.0.0.1", "ansible_port": 1} for n in NODES}
-    inv = {"all": {"hosts": hosts, "children": {
-        "controller": {"hosts": {n: {} for n in (["controller"] if controller is None
-                                                  else controller)}},
-        "compute": {"hosts": {n: {} for n in (["compute1", "compute2"] if compute is None
-                                               else compute)}}}}}
-    (tmp_path / "inventory.json").write_text(json.dumps(inv))
-    (tmp_path / "play.yaml").write_text(PLAYBOOK)
-    playbook = shutil.which("ansible-playbook") or str(Path(sys.executable).parent
-                                                       / "ansible-playbook")
-    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_RETRY_FILES_ENABLED="false")
     started = time.monotonic()
-    proc = subprocess.run(
-        [playbook, "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.yaml"),
-         "-e", json.dumps(variables)],
-        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
-    return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started
+    rc, out = run_role(tmp_path, "deploy-openstack",
+                       {"controller": ["controller"] if controller is None else controller,
+                        "compute": ["compute1", "compute2"] if compute is None else compute},
+                       variables)
+    return rc, out, time.monotonic() - started
 
 
 @pytest.mark.parametrize(("variables", "controller", "compute", "message"), [

@@ -9,17 +9,11 @@ controller's contract file)."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from entrycheck import run_role
 
-ROOT = Path(__file__).resolve().parents[2]
-NODES = ("controller", "compute1", "compute2")
 CONTRACT = {
     "release": "2026.2",
     "services": ["keystone", "glance", "placement", "nova", "neutron"],
@@ -37,23 +31,9 @@ CONTRACT = {
 
 
 def run(tmp_path: Path, variables: dict, hosts: str = "all") -> tuple[int, str]:
-    inv = {"all": {"hosts": {n: {"ansible_host": "127.0.0.1", "ansible_port": 1}
-                             for n in NODES},
-                   "children": {"controller": {"hosts": {"controller": {}}},
-                                "compute": {"hosts": {"compute1": {}, "compute2": {}}}}}}
-    (tmp_path / "inventory.json").write_text(json.dumps(inv))
-    (tmp_path / "play.yaml").write_text(
-        f"- name: Apply validate-openstack\n  hosts: {hosts}\n  gather_facts: false\n"
-        "  roles:\n    - validate-openstack\n")
-    playbook = shutil.which("ansible-playbook") or str(Path(sys.executable).parent
-                                                       / "ansible-playbook")
-    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_RETRY_FILES_ENABLED="false")
-    proc = subprocess.run(
-        [playbook, "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.yaml"),
-         "-e", json.dumps(variables)],
-        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
-    return proc.returncode, proc.stdout + proc.stderr
+    return run_role(tmp_path, "validate-openstack",
+                    {"controller": ["controller"], "compute": ["compute1", "compute2"]},
+                    variables, hosts)
 
 
 def given(contract: dict | None = None, **variables: object) -> dict:

@@ -8,17 +8,11 @@ as extra vars."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from entrycheck import run_role
 
-ROOT = Path(__file__).resolve().parents[2]
-NODES = ("controller", "compute1", "compute2")
 CONTRACT = {
     "admin_node": "controller",
     "osd_count": 2,
@@ -30,22 +24,7 @@ ADDRESSES = {"controller": "172.24.4.1", "compute1": "172.24.4.2", "compute2": "
 
 
 def run(tmp_path: Path, role: str, variables: dict, hosts: str = "all") -> tuple[int, str]:
-    inv = {"all": {"hosts": {n: {"ansible_host": "127.0.0.1", "ansible_port": 1}
-                             for n in NODES},
-                   "children": {"ceph": {"hosts": {"controller": {}, "compute1": {}}}}}}
-    (tmp_path / "inventory.json").write_text(json.dumps(inv))
-    (tmp_path / "play.yaml").write_text(
-        f"- name: Apply {role}\n  hosts: {hosts}\n  gather_facts: false\n"
-        f"  roles:\n    - {role}\n")
-    playbook = shutil.which("ansible-playbook") or str(Path(sys.executable).parent
-                                                       / "ansible-playbook")
-    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_RETRY_FILES_ENABLED="false")
-    proc = subprocess.run(
-        [playbook, "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.yaml"),
-         "-e", json.dumps(variables)],
-        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
-    return proc.returncode, proc.stdout + proc.stderr
+    return run_role(tmp_path, role, {"ceph": ["controller", "compute1"]}, variables, hosts)
 
 
 def ceph(contract: dict | None = None, **variables: object) -> dict:
