@@ -14,7 +14,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # The longest builds first, so that the two workers of --dist loadscope start them at once
 # and the shorter modules fill in around them.
-LONGEST_FIRST = ("test_openstack.py", "test_ceph.py")
+LONGEST_FIRST = ("test_openstack_ceph.py", "test_ceph.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

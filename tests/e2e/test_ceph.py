@@ -30,9 +30,11 @@ CEPH_CHECKS = {"health", "osds-up-in", "pgs-active-clean", "rbd-roundtrip:volume
 
 
 def run_job(tmp_path: Path, job: str, *, from_crossgate: bool = False, repo: str = "ceph-repo",
-            timeout: int = 1500) -> tuple[int, dict[str, Any], str, Path]:
+            timeout: int = 1500, projects: dict[str, Path] | None = None,
+            ) -> tuple[int, dict[str, Any], str, Path]:
     """Run JOB from crossgate itself or from the test repository REPO (project
-    example/NAME, NAME the repository's folder without -repo); assert nothing is left."""
+    example/NAME, NAME the repository's folder without -repo), with PROJECTS ({name: checkout})
+    besides; assert nothing is left."""
     pool = f"e2e-{job}-{os.getpid()}"[:40]
     cmd = [sys.executable, "-m", "crossgate.cli", "run", job, "--build-root", str(tmp_path),
            "--pool", pool]
@@ -42,6 +44,8 @@ def run_job(tmp_path: Path, job: str, *, from_crossgate: bool = False, repo: str
         cmd += ["--path", str(Path(__file__).resolve().parent / repo),
                 "--name", "example/" + repo.removesuffix("-repo"),
                 "--project", f"crossgate/crossgate={REPO}"]
+    for name, checkout in (projects or {}).items():
+        cmd += ["--project", f"{name}={checkout}"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     builds = sorted(tmp_path.glob(f"*-{job}"))
     assert builds, proc.stdout + proc.stderr

@@ -1,0 +1,192 @@
+"""OpenStack on Ceph end to end: crossgate-openstack-ceph on 3 local nodes (Ceph from Debian's
+packages, OpenStack 2026.2 with Cinder from the host mirror's wheels), with a change under test,
+and, on the same cloud, every way the suite checks it.
+
+tests/e2e/openstack-ceph-repo's job is crossgate-openstack-ceph with openstack/placement as a
+required project: a checkout of Placement 16.0.0 (its sdist from the package index, in git, tagged
+16.0.0) with one more commit that adds a key to Placement's version document. Its run phase is
+exactly crossgate's job: the Ceph layer, the OpenStack layer on it, each validated, then the
+checks across them. Its post-run playbooks then (Zuul runs a child's post-run before its
+parent's): deploy both layers again (nothing may change), see the change deployed, break each
+link between OpenStack and Ceph in turn and see its check fail with its evidence, and last stop
+nova-compute of compute2, which validate-openstack must report, failing the build."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from test_ceph import no_key_in, run_job  # the same build, leftovers and pool checks
+
+pytestmark = pytest.mark.e2e
+
+PLACEMENT = "16.0.0"
+MARKER = "placement-under-test"
+INTEGRATION = {"image-in-rbd", "volume-clone-of-image", "volume-upload-roundtrip",
+               "volume-attach-rbd", "object-store-rgw", "ceph-after-checks"}
+API_CHECKS = {"token-catalog", "image-roundtrip", "tenant-network", "hypervisors"}
+ENDPOINTS = {f"endpoint:{t}" for t in ("identity", "placement", "image", "compute", "network",
+                                       "block-storage", "object-store")}
+PER_HOST = ("placement-inventory:{h}", "server-active:{h}", "port-bound-ovn:{h}",
+            "guest-dhcp:{h}", "guest-metadata:{h}")
+PAIRS = (("compute1", "compute2"), ("compute2", "compute1"))
+CEPH_CHECKS = {"health", "osds-up-in", "pgs-active-clean", "rbd-roundtrip:volumes",
+               "rados-roundtrip:images"}
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {"GIT_AUTHOR_NAME": "crossgate", "GIT_AUTHOR_EMAIL": "e2e@crossgate.invalid",
+           "GIT_COMMITTER_NAME": "crossgate", "GIT_COMMITTER_EMAIL": "e2e@crossgate.invalid",
+           "PATH": "/usr/bin:/bin"}
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True, env=env).stdout
+
+
+def placement_change(tmp_path: Path) -> Path:
+    """A git checkout of openstack-placement PLACEMENT, tagged, with one change on top: its
+    version document carries the key x-crossgate-change."""
+    sdists = tmp_path / "sdist"
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                    "--no-binary", ":all:", "--dest", str(sdists),
+                    f"openstack-placement=={PLACEMENT}"], check=True, timeout=300)
+    archive = next(sdists.glob("openstack_placement-*.tar.gz"))
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path, filter="data")
+    repo = tmp_path / f"openstack_placement-{PLACEMENT}"
+    git(repo, "init", "-q", "-b", "master")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", f"openstack-placement {PLACEMENT}")
+    git(repo, "tag", "-a", PLACEMENT, "-m", PLACEMENT)
+    root = repo / "placement/handlers/root.py"
+    text = root.read_text()
+    assert "'status': 'CURRENT'," in text
+    added = f"\n        'x-crossgate-change': '{MARKER}',"
+    root.write_text(text.replace("'status': 'CURRENT',", "'status': 'CURRENT'," + added))
+    git(repo, "commit", "-q", "-am", "Say in the version document that this is the change")
+    return repo
+
+
+def recaps_of(console: str, playbook: str) -> dict[str, dict[str, int]]:
+    """The PLAY RECAP counts per host of the post playbook PLAYBOOK (its last attempt)."""
+    start = console.rindex(f"PLAYBOOK START: post playbook example/openstack-ceph/playbooks/"
+                           f"{playbook}")
+    end = console.index("PLAYBOOK END", start)
+    out = {}
+    for host, counts in re.findall(r"\| (\S+)\s+: (ok=.*)$", console[start:end], re.M):
+        out[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
+    return out
+
+
+class TestOpenStackOnCeph:
+    """crossgate-openstack-ceph with a change under test, then a redeploy, broken links and a
+    stopped nova-compute, on one cloud."""
+
+    def test_the_integration_the_change_idempotence_broken_links_and_a_fault(
+            self, tmp_path: Path) -> None:
+        checkout = placement_change(tmp_path)
+        rc, build, console, build_dir = run_job(
+            tmp_path, "openstack-ceph-under-test", repo="openstack-ceph-repo", timeout=2400,
+            projects={"openstack/placement": checkout})
+        logs = build_dir / "work/logs"
+        # crossgate's own run playbooks (both layers, each validated, the checks across them)
+        # passed as they are ...
+        for playbook in ("ceph/run.yaml", "openstack/run.yaml", "openstack-ceph/run.yaml"):
+            assert re.search(r"PLAYBOOK END: run playbook crossgate/crossgate/playbooks/"
+                             + re.escape(playbook) + ": OK", console), console[-6000:]
+        results = json.loads((logs / "crossgate-results/results.json").read_text())
+        by_layer: dict[str, dict[str, dict]] = {}
+        for r in results["records"]:
+            by_layer.setdefault(r["layer"], {})[r["check"]] = r
+        # ... every check across the layers, with evidence from both sides
+        xc = by_layer["integration"]
+        assert set(xc) == INTEGRATION, sorted(xc)
+        assert {r["status"] for r in xc.values()} == {"pass"}, [
+            (r["check"], r.get("reason")) for r in xc.values() if r["status"] != "pass"]
+        image = xc["image-in-rbd"]["evidence"]
+        assert image["glance"]["stores"] == "rbd"
+        assert image["ceph"]["md5"] == image["glance"]["checksum"]
+        assert image["ceph"]["size"] == image["glance"]["size"] == 1024 * 1024
+        clone = xc["volume-clone-of-image"]["evidence"]
+        assert clone["parent"] == {"pool": "images", "image": image["glance"]["id"],
+                                   "snap": "snap"} and clone["parent_snapshot_protected"]
+        upload = xc["volume-upload-roundtrip"]["evidence"]
+        assert upload["written"]["node"] == "compute1" and upload["written"]["user"] == "cinder"
+        assert upload["image"]["prefix_sha256"] == upload["written"]["sha256"]
+        assert upload["image"]["sha256"] == upload["volume"]["sha256"]
+        attach = xc["volume-attach-rbd"]["evidence"]
+        assert attach["volume"]["status"] == "in-use"
+        assert attach["attachment"]["connection_info"]["driver_volume_type"] == "rbd"
+        assert attach["probe"]["opened"] and attach["probe"]["node"] == attach["server"]["host"]
+        obj = xc["object-store-rgw"]["evidence"]
+        assert obj["rgw"]["num_objects"] == 1 and obj["s3"]["sha256"] == obj["swift"]["sha256"]
+        after = xc["ceph-after-checks"]["evidence"]
+        assert after["health"] == "HEALTH_OK" and after["left_behind"] == {}
+        # each layer's own checks passed on the same cloud
+        assert set(by_layer["ceph"]) >= CEPH_CHECKS
+        assert {r["status"] for r in by_layer["ceph"].values()} == {"pass"}
+        osc = by_layer["openstack"]
+        expected = API_CHECKS | ENDPOINTS | {c.format(h=h) for c in PER_HOST
+                                            for h in ("compute1", "compute2")}
+        expected |= {f"{k}:{a}->{b}" for k in ("guest-ping", "security-group-icmp")
+                     for a, b in PAIRS}
+        assert set(osc) == expected, sorted(set(osc) ^ expected)
+        assert {r["status"] for r in osc.values()} == {"pass"}, [
+            (r["check"], r.get("reason")) for r in osc.values() if r["status"] != "pass"]
+        for host in ("compute1", "compute2"):
+            assert osc[f"server-active:{host}"]["evidence"]["server"]["host"] == host
+            assert osc[f"port-bound-ovn:{host}"]["evidence"]["expected_chassis"] == host
+        dhcp = osc["guest-dhcp:compute1"]["evidence"]
+        assert dhcp["expected"]["ip"] == dhcp["lease"]["ip"]
+        assert int(dhcp["lease"]["mtu"]) == int(dhcp["expected"]["mtu"]) < 1450
+        sg = osc["security-group-icmp:compute1->compute2"]["evidence"]
+        assert sg["removed"]["received"] == 0 and sg["restored"]["received"] > 0
+        phases = {(p["phase"], p["name"]) for p in results["phases"]}
+        assert {("deploy", "ceph"), ("deploy", "openstack"),
+                ("validate", "integration")} <= phases, phases
+        # a second deploy of both layers changed nothing
+        recaps = recaps_of(console, "redeploy.yaml")
+        assert set(recaps) == {"controller", "compute1", "compute2"}, recaps
+        assert {h: c["changed"] for h, c in recaps.items()} == dict.fromkeys(recaps, 0)
+        assert all(c["failed"] == 0 for c in recaps.values())
+        # the change under test is what Placement runs
+        assert "PLAYBOOK END: post playbook example/openstack-ceph/playbooks/" \
+               "change-deployed.yaml: OK" in console
+        deployed = re.search(r"CHANGE DEPLOYED openstack-placement (\S+):", console)
+        assert deployed and deployed.group(1).startswith("16.0.1.dev"), deployed
+        assert f'"x-crossgate-change": "{MARKER}"' in console
+        # each broken link failed its check, with the evidence of the break
+        assert "PLAYBOOK END: post playbook example/openstack-ceph/playbooks/" \
+               "links-broken.yaml: OK" in console
+        assert re.search(r"BROKEN LINK glance-file-store: image-in-rbd fail: no RBD image "
+                         r"images/\S+ in Ceph \(Glance stores it in 'fs'\)", console)
+        assert re.search(r"BROKEN LINK compute-user-caps: volume-upload-roundtrip fail: .*"
+                         r"as client.nova on compute1 failed: PermissionError", console)
+        assert re.search(r"BROKEN LINK compute-user-caps: volume-attach-rbd fail: client.nova "
+                         r"on compute1 cannot open volumes/volume-", console)
+        assert re.search(r"BROKEN LINK rgw-s3-keystone: object-store-rgw fail: S3 with EC2 "
+                         r"credentials failed: HTTP 403", console)
+        # and the fault after it all failed the build in post-run, naming compute2 and
+        # nova-compute
+        assert (rc, build["result"]) == (1, "POST_FAILURE"), console[-6000:]
+        assert ("PLAYBOOK END: post playbook example/openstack-ceph/playbooks/"
+                "compute-stopped.yaml: FAILED") in console
+        assert "compute2: nova-compute is down (enabled)" in console
+        # the logs of both layers came back, secrets masked
+        controller = logs / "controller/openstack"
+        assert (controller / "journal/crossgate-cinder-volume.txt").is_file()
+        assert (controller / "journal/crossgate-nova-api.txt").is_file()
+        assert (logs / "compute2/openstack/journal/crossgate-nova-compute.txt").is_file()
+        nova_conf = (controller / "config/nova/nova.conf.txt").read_text()
+        assert re.search(r"^password = \*\*\*$", nova_conf, re.M), nova_conf[:2000]
+        assert "rabbit://openstack:***@" in nova_conf
+        secrets = (controller / "config/openstack/crossgate-secrets.json.txt").read_text()
+        values = re.findall(r'"[a-z_]+_password": (.*?),?$', secrets, re.M)
+        assert len(values) == 17 and set(values) == {"***"}, secrets
+        clouds = (controller / "config/openstack/clouds.yaml.txt").read_text()
+        assert re.findall(r"password: (.*)", clouds) == ["***", "***"], clouds
+        no_key_in(logs)
