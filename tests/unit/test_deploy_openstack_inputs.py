@@ -29,7 +29,7 @@ def run(tmp_path: Path, variables: dict, controller: list[str] | None = None,
     ({"deploy_openstack_services": ["keystone", "placement", "glance", "nova", "neutron",
                                     "swift"]}, None, None,
      "value of deploy_openstack_services must be one or more of: keystone, placement, glance, "
-     "nova, neutron. Got no match for: swift"),
+     "nova, neutron, cinder. Got no match for: swift"),
     ({"deploy_openstack_services": ["keystone", "placement", "nova", "neutron"]}, None, None,
      "lacks glance; allowed: a list holding keystone, placement, glance, nova, neutron"),
     ({}, None, [],
@@ -58,6 +58,19 @@ def run(tmp_path: Path, variables: dict, controller: list[str] | None = None,
     ({"deploy_openstack_wait_timeout": 0}, None, None,
      "deploy_openstack_wait_timeout=0, deploy_openstack_wait_delay=2, "
      "deploy_openstack_command_timeout=120: each must be 1 or more seconds"),
+    ({"deploy_openstack_services": ["keystone", "placement", "glance", "nova", "neutron",
+                                    "cinder"]}, None, None,
+     "deploy_openstack_services has cinder with deploy_openstack_ceph=false: the only volume "
+     "backend this role configures is Ceph RBD; allowed: deploy_openstack_ceph=true"),
+    ({"deploy_openstack_ceph": True}, None, None,
+     "deploy_openstack_ceph=true but this node has no deploy_ceph_contract fact; allowed: "
+     "deploy-ceph run earlier in the job"),
+    ({"deploy_openstack_ceph": True,
+      "deploy_ceph_contract": {"clients": {"glance": "client.glance"},
+                               "pools": ["images", "volumes", "vms"]}},
+     None, None,
+     "deploy_openstack_ceph_clients.cinder=cinder is not a client of the Ceph contract; "
+     "allowed: glance."),
 ])
 def test_bad_input_fails_on_entry(tmp_path: Path, variables: dict, controller: list[str] | None,
                                   compute: list[str] | None, message: str) -> None:
