@@ -1,33 +1,41 @@
-"""crossgate-openstack-multinode end to end with crossgate run, warm mirror: wall time per phase
-and memory per node at the end of the run phase.
+"""crossgate-openstack-ceph (or, with --job, crossgate-openstack-multinode) end to end with
+crossgate run: wall time per phase and memory per node at the end of the run phase, on a warm
+mirror, and with --cold first on an empty one, side by side.
+
+--cold: the first run uses a new, empty host mirror (a temporary --mirror-dir), so that every
+Debian package and wheel the job declares is downloaded from the registries during the build,
+as on a machine that never ran it (the node image stays the cached one); the next run uses the
+same mirror, now warm. Both are printed in one table.
 
 Warms the host mirror first, as bench_ceph.py does: the job's own crossgate_mirror_packages,
-crossgate_mirror_requirements and crossgate_mirror_constraints (zuul.d/openstack.yaml) synced
+crossgate_mirror_requirements and crossgate_mirror_constraints (zuul.d/) synced
 with crossgate mirror sync (--no-warm skips it); crossgate run syncs again before the nodes boot,
 and a warm mirror downloads nothing then. Then runs the job on 3 local nodes with crossgate run
 and reads the build, as bench_run.py does: the node boot from the console (1 s resolution), the
 phases from the report's phase markers (work/logs/crossgate-results/results.json: setup
-multinode, preflight nodes, deploy openstack, validate openstack; the executor's clock), post
-from build.json (the post-run playbooks), and the total from booted nodes to the end of the
-validate openstack phase, whose marker is written only once every check passed.
+multinode, preflight nodes, deploy and validate of each layer, and with Ceph the checks across
+the layers; the executor's clock), post from build.json (the post-run playbooks), and the total
+from booted nodes to the end of the last validate phase, whose marker is written only once
+every check passed.
 
 Memory. crossgate run takes the nodes down when the build ends, and neither the runner nor the
 job has a hook to measure inside it (no option keeps the nodes, no job variable adds a task).
-So the memory is measured inside the build the way tests/e2e/openstack-repo adds its fault: a
-child job, bench-openstack-pss, in a temporary project, whose parent is
-crossgate-openstack-multinode and which adds one post-run playbook. Zuul runs a child's post-run
-before its parent's, so the run phase is exactly crossgate-openstack-multinode's, and the
+So the memory is measured inside the build the way tests/e2e/openstack-ceph-repo adds its
+faults: a
+child job, bench-openstack-pss, in a temporary project, whose parent is the job and which
+adds one post-run playbook. Zuul runs a child's post-run
+before its parent's, so the run phase is exactly the job's, and the
 measurement comes right after it, before collect-openstack-logs. On every node, as root, as
 bench_ceph.py does: the sum of Pss in /proc/*/smaps_rollup, for the whole node (less the
 measurement itself and its parents: the script, the Ansible module, sudo, sshd) and for the
 layer's systemd units (from /proc/PID/cgroup; the units collect-openstack-logs collects:
 crossgate-*, OVN, Open vSwitch, MariaDB, RabbitMQ, and RabbitMQ's epmd). It goes into
 ~/zuul-output/logs/bench-pss.json, which the base job brings back (work/logs/NODE/), and its
-playbook is not counted in the post phase. --no-pss runs crossgate-openstack-multinode itself,
-by name, and prints the times only.
+playbook is not counted in the post phase. --no-pss runs the job itself, by name, and prints
+the times only.
 
-Run as root: python bench/bench_openstack.py [--runs N] [--no-pss] [--no-warm] [--by-unit]
-[--build-root DIR]
+Run as root: python bench/bench_openstack.py [--job JOB] [--cold] [--runs N] [--no-pss]
+[--no-warm] [--by-unit] [--build-root DIR]
 """
 
 from __future__ import annotations
@@ -47,24 +55,31 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-JOB = "crossgate-openstack-multinode"
+JOBS = ("crossgate-openstack-ceph", "crossgate-openstack-multinode")
 CHILD = "bench-openstack-pss"
 CHILD_PROJECT = "bench/openstack-pss"
 NODES = ("controller", "compute1", "compute2")
 PSS_FILE = "bench-pss.json"
 STAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \| (.*)")
-# (phase, name) of the report's spans, as printed
-PHASES = ((("setup", "multinode"), "multinode (hosts, known hosts, overlay)"),
-          (("preflight", "nodes"), "nodes (preflight)"),
-          (("deploy", "openstack"), "openstack deploy"),
-          (("validate", "openstack"), "openstack validate"))
+# (phase, name) of the report's spans, as printed, per job; the last one ends the checks
+BASE_PHASES = ((("setup", "multinode"), "multinode (hosts, known hosts, overlay)"),
+               (("preflight", "nodes"), "nodes (preflight)"))
+OPENSTACK_PHASES = ((("deploy", "openstack"), "openstack deploy"),
+                    (("validate", "openstack"), "openstack validate"))
+PHASES = {
+    "crossgate-openstack-multinode": BASE_PHASES + OPENSTACK_PHASES,
+    "crossgate-openstack-ceph": (*BASE_PHASES, (("deploy", "ceph"), "ceph deploy"),
+                                 (("validate", "ceph"), "ceph validate"), *OPENSTACK_PHASES,
+                                 (("validate", "integration"), "checks across openstack and ceph")),
+}
+JOB = JOBS[0]  # set from --job in main()
 
-CHILD_ZUUL = f"""\
+CHILD_ZUUL = """\
 - job:
-    name: {CHILD}
-    parent: {JOB}
+    name: {child}
+    parent: {job}
     description: >-
-      {JOB}, with the memory of every node measured right after its run phase
+      {job}, with the memory of every node measured right after its run phase
       (bench/bench_openstack.py).
     post-run: playbooks/pss.yaml
 """
@@ -93,9 +108,10 @@ PSS_PLAYBOOK = f"""\
 
 PSS = r"""
 import fnmatch, json, os
-# the units collect-openstack-logs collects (collect_openstack_logs_units), and RabbitMQ's epmd
-LAYER = ("crossgate-*", "keystone*", "glance*", "placement*", "nova*", "neutron*", "ovn*",
-         "openvswitch*", "ovs*", "mariadb*", "rabbitmq*", "epmd*")
+# the units collect-openstack-logs collects (collect_openstack_logs_units), RabbitMQ's epmd,
+# and Ceph's daemons
+LAYER = ("crossgate-*", "keystone*", "glance*", "placement*", "nova*", "neutron*", "cinder*",
+         "ovn*", "openvswitch*", "ovs*", "mariadb*", "rabbitmq*", "epmd*", "ceph*")
 skip, pid = set(), os.getpid()
 while pid > 1:  # this script and its parents (the Ansible module, sudo, sshd)
     skip.add(pid)
@@ -132,11 +148,12 @@ def sh(*cmd: str, **kw) -> subprocess.CompletedProcess:
 
 
 def job_vars() -> dict[str, Any]:
-    """The variables of crossgate-openstack-multinode in zuul.d/openstack.yaml."""
-    for item in yaml.safe_load((REPO / "zuul.d/openstack.yaml").read_text()):
-        if item.get("job", {}).get("name") == JOB:
-            return item["job"].get("vars", {})
-    sys.exit(f"{JOB} is not in zuul.d/openstack.yaml")
+    """The variables of JOB in zuul.d/."""
+    for path in sorted((REPO / "zuul.d").glob("*.yaml")):
+        for item in yaml.safe_load(path.read_text()) or []:
+            if item.get("job", {}).get("name") == JOB:
+                return item["job"].get("vars", {})
+    sys.exit(f"{JOB} is not in zuul.d/")
 
 
 def warm() -> None:
@@ -156,7 +173,7 @@ def warm() -> None:
 def child_project(folder: Path) -> Path:
     """The project of bench-openstack-pss: its zuul.yaml, playbook and script."""
     (folder / "playbooks/files").mkdir(parents=True)
-    (folder / "zuul.yaml").write_text(CHILD_ZUUL)
+    (folder / "zuul.yaml").write_text(CHILD_ZUUL.format(child=CHILD, job=JOB))
     (folder / "playbooks/pss.yaml").write_text(PSS_PLAYBOOK)
     (folder / "playbooks/files/pss.py").write_text(PSS)
     return folder
@@ -166,10 +183,13 @@ def epoch(stamp: str) -> float:
     return time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S"))
 
 
-def one_run(root: Path, project: Path | None, pool: str) -> tuple[dict[str, float], dict]:
+def one_run(root: Path, project: Path | None, pool: str,
+            mirror_dir: Path | None = None) -> tuple[dict[str, float], dict]:
     job = CHILD if project else JOB
     cmd = [sys.executable, "-m", "crossgate.cli", "run", job, "--build-root", str(root),
            "--pool", pool]
+    if mirror_dir is not None:
+        cmd += ["--mirror-dir", str(mirror_dir)]
     if project:
         cmd += ["--path", str(project), "--name", CHILD_PROJECT,
                 "--project", f"crossgate/crossgate={REPO}"]
@@ -188,11 +208,12 @@ def one_run(root: Path, project: Path | None, pool: str) -> tuple[dict[str, floa
         sys.exit(f"{job}: {build['result']} ({build_dir})\n{proc.stdout[-4000:]}")
     logs = build_dir / "work/logs"
     results = json.loads((logs / "crossgate-results/results.json").read_text())
-    records = [r for r in results["records"] if r["layer"] == "openstack"]
-    if not records or any(r["status"] != "pass" for r in records):
-        sys.exit(f"{job}: not every OpenStack check passed ({build_dir})")
+    records = results["records"]
+    if not any(r["layer"] == "openstack" for r in records) \
+            or any(r["status"] != "pass" for r in records):
+        sys.exit(f"{job}: not every check passed ({build_dir})")
     spans = {(s["phase"], s["name"]): s for s in results["phases"]}
-    missing = [key for key, _ in PHASES if spans.get(key, {}).get("end") is None]
+    missing = [key for key, _ in PHASES[JOB] if spans.get(key, {}).get("end") is None]
     if missing:
         sys.exit(f"{job}: phases without an end in results.json: {missing} ({build_dir})")
 
@@ -203,7 +224,7 @@ def one_run(root: Path, project: Path | None, pool: str) -> tuple[dict[str, floa
     booted = next(t for t, text in stamps[asked + 1:] if text.startswith("NODES:"))
     attempt = [p for p in build["playbooks"] if p["attempt"] == build["attempts"]]
     post = [p for p in attempt if p["phase"] in ("post", "cleanup")]
-    multinode, validate = spans[("setup", "multinode")], spans[("validate", "openstack")]
+    multinode, validate = spans[("setup", "multinode")], spans[PHASES[JOB][-1][0]]
     result = {
         "boot": booted - stamps[asked][0],
         "base_pre": multinode["start"] - booted,
@@ -215,7 +236,7 @@ def one_run(root: Path, project: Path | None, pool: str) -> tuple[dict[str, floa
         "checks": len(records),
         "attempts": build["attempts"],
     }
-    for key, _ in PHASES:
+    for key, _ in PHASES[JOB]:
         result[":".join(key)] = spans[key]["end"] - spans[key]["start"]
     memory = {}
     if project:
@@ -230,48 +251,73 @@ def one_run(root: Path, project: Path | None, pool: str) -> tuple[dict[str, floa
 
 
 def main() -> int:
+    global JOB
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--job", choices=JOBS, default=JOBS[0])
+    ap.add_argument("--runs", type=int, default=1, help="warm runs (median)")
+    ap.add_argument("--cold", action="store_true",
+                    help="first one run on a new, empty mirror, then the warm runs on it")
     ap.add_argument("--no-pss", action="store_true",
-                    help=f"run {JOB} itself and print the times only")
+                    help="run the job itself and print the times only")
     ap.add_argument("--no-warm", action="store_true", help="do not sync the mirror first")
     ap.add_argument("--by-unit", action="store_true",
                     help="also print the PSS of each systemd unit (last run)")
     ap.add_argument("--build-root", type=Path,
                     help="keep the builds here (default: a temporary folder, removed)")
     args = ap.parse_args()
-    if not args.no_warm:
+    JOB = args.job
+    if not args.no_warm and not args.cold:
         warm()
-    runs, memory = [], {}
+    columns, memory = {}, {}
     with tempfile.TemporaryDirectory(prefix="crossgate-bench-openstack-") as tmp:
         project = None if args.no_pss else child_project(Path(tmp) / "project")
         root = args.build_root.resolve() if args.build_root else Path(tmp) / "runs"
         root.mkdir(parents=True, exist_ok=True)
+        mirror = Path(tmp) / "mirror" if args.cold else None
+        if args.cold:
+            result, memory = one_run(root, project, f"bench-os-{os.getpid()}-c", mirror)
+            columns["cold"] = [result]
+        warm_runs = []
         for i in range(args.runs):
-            result, memory = one_run(root, project, f"bench-os-{os.getpid()}-{i}")
-            runs.append(result)
-    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    mirror = "mirror as it was" if args.no_warm else "warm mirror"
-    print(f"{JOB} on 3 local nodes (fake virt driver), {mirror}, {args.runs} run(s), "
-          f"median; {med['checks']:.0f} OpenStack checks passed"
-          + (f" (attempts: {max(r['attempts'] for r in runs)})"
-             if any(r["attempts"] > 1 for r in runs) else "") + ":")
-    rows = [("nodes booted (3, parallel; 1 s resolution)", med["boot"]),
-            ("base pre-run (wait, facts, mirrors, sources)", med["base_pre"])]
-    rows += [(label, med[":".join(key)]) for key, label in PHASES]
-    rows += [("post (logs, report)", med["post"]),
-             ("booted nodes to every check passed", med["to_checks"]),
-             ("whole build (crossgate run)", med["wall"])]
-    for label, seconds in rows:
-        print(f"  {label:<46} {seconds:7.1f} s")
+            result, memory = one_run(root, project, f"bench-os-{os.getpid()}-{i}", mirror)
+            warm_runs.append(result)
+        columns["warm"] = warm_runs
+    med = {c: {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+           for c, runs in columns.items()}
+    warm_med = med["warm"]
+    print(f"{JOB} on 3 local nodes (fake virt driver); "
+          + ("a cold run (empty mirror), then " if args.cold else "")
+          + f"{args.runs} warm run(s), median; {warm_med['checks']:.0f} checks passed"
+          + (" (retried attempts!)" if any(r["attempts"] > 1 for rs in columns.values()
+                                           for r in rs) else "") + ":")
+    rows = [("nodes booted (3, parallel; 1 s resolution)", "boot"),
+            ("base pre-run (wait, facts, mirrors, sources)", "base_pre")]
+    rows += [(label, ":".join(key)) for key, label in PHASES[JOB]]
+    rows += [("post (logs, report)", "post"),
+             ("booted nodes to every check passed", "to_checks"),
+             ("whole build (crossgate run)", "wall")]
+    names = list(columns)
+    print(f"  {'':<46} " + " ".join(f"{n:>9}" for n in names)
+          + ("  cold/warm" if args.cold else ""))
+    for label, key in rows:
+        line = f"  {label:<46} " + " ".join(f"{med[n][key]:8.1f}s" for n in names)
+        if args.cold and med["warm"][key] > 0:
+            line += f"  {med['cold'][key] / med['warm'][key]:8.2f}x"
+        print(line)
     if args.no_pss:
         return 0
-    print(f"  (memory measurement after the run phase, not in post: {med['pss_playbook']:.1f} s)")
-    print("memory (sum of PSS) at the end of the run phase, median:")
+    print(f"  (memory measurement after the run phase, not in post: "
+          f"{warm_med['pss_playbook']:.1f} s)")
+    print("memory (sum of PSS) at the end of the run phase, warm median:")
+    total_layer = total_node = 0.0
     for node in NODES:
-        print(f"  {node:<10} OpenStack layer {med[f'layer_mib:{node}']:6.0f} MiB PSS, "
-              f"whole node {med[f'node_mib:{node}']:6.0f} MiB PSS")
+        total_layer += warm_med[f"layer_mib:{node}"]
+        total_node += warm_med[f"node_mib:{node}"]
+        print(f"  {node:<10} the layers' units {warm_med[f'layer_mib:{node}']:6.0f} MiB PSS, "
+              f"whole node {warm_med[f'node_mib:{node}']:6.0f} MiB PSS")
+    print(f"  {'all nodes':<10} the layers' units {total_layer:6.0f} MiB PSS, "
+          f"whole nodes {total_node:6.0f} MiB PSS")
     if args.by_unit:
         for node in NODES:
             print(f"  {node}, by unit (last run, 1 MiB or more):")

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 bash tools/install-node-deps.sh
-JOB=${CROSSGATE_MAIN_JOB:-crossgate-openstack-multinode}
+JOB=${CROSSGATE_MAIN_JOB:-crossgate-openstack-ceph}
 
 echo "main: crossgate check of the library (zuul.d/ and the self-test zuul-tests.d/)"
 .venv/bin/crossgate check -q --extra-config-path zuul-tests.d .
