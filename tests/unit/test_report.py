@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html.parser
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -254,8 +255,10 @@ def test_html_escapes_evidence_and_has_no_external_assets(tree: Path) -> None:
     assert "<script>" not in page
     assert "&lt;script&gt;" in page
     assert "\x00" not in page and "\x1b" not in page
-    for external in ("src=", "href=", "@import", "url("):
+    for external in ("src=", "@import", "url("):
         assert external not in page
+    # links only to the logs beside the report (LOG_ROOT/crossgate-results/report.html)
+    assert re.findall(r'href="([^"]*)"', page) == ["../job-output.txt", "../node1/", "../node2/"]
     parsed = _Collector()
     parsed.feed(page)
     assert "script" not in parsed.tags
@@ -319,3 +322,24 @@ def test_cli_exit_2_on_invalid_records(tmp_path: Path, capsys: pytest.CaptureFix
     assert "n/r.jsonl:1: layer 'storage' is not one of" in err
     assert not (tmp_path / "results.json").exists()
     assert main(["report", str(tmp_path / "nope")]) == 2
+
+
+def test_html_heads_with_the_build_and_draws_it_to_the_report(tree: Path) -> None:
+    write_jsonl(tree / "node1" / "phases.jsonl", [
+        {"phase": "report", "name": "", "event": "start", "time": T0 + 60, "node": "node1"}])
+    records, markers, sources = core.collect(str(tree))
+    results = core.build_results(records, markers, sources,
+                                 {"job": "crossgate-openstack-ceph", "build": "b1d",
+                                  "run_result": "SUCCESS"})
+    assert results["reported"] == T0 + 60
+    assert "report" not in {p["phase"] for p in results["phases"]}
+    page = core.render_html(results, "crossgate report: crossgate-openstack-ceph")
+    assert "job <b>crossgate-openstack-ceph</b>" in page and "build <b>b1d</b>" in page
+    assert "run phase <b>SUCCESS</b>" in page and "report written " in page
+    svg = core.render_waterfall(results)
+    assert "build (first phase to this report)" in svg
+    # the post-run row runs from the last phase's end to the report
+    last_end = max(p["end"] for p in results["phases"] if p["end"] is not None)
+    assert "post-run (last phase to this report)" in svg
+    assert f"({T0 + 60 - last_end:.1f}s)" in svg
+    assert validate_results(results) == []

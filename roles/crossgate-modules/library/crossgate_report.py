@@ -37,6 +37,14 @@ options:
     description: Title of the HTML report.
     type: str
     default: crossgate report
+  build:
+    description:
+      - The build the report belongs to, shown under the title (keys C(job), C(build),
+        C(run_result), C(pipeline), each optional) and kept in results.json. A phase marker
+        C(report) (record-phase) gives the time the report was written; the waterfall then
+        spans the build from its first phase to the report.
+    type: dict
+    default: {}
 notes:
   - Runs on a node; needs only the Python standard library there.
   - Supports check mode (reports whether the outputs would change).
@@ -107,13 +115,15 @@ def main() -> None:
             "dest": {"type": "path", "required": True},
             "files": {"type": "list", "elements": "str"},
             "title": {"type": "str", "default": "crossgate report"},
+            "build": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )
     p = module.params
     try:
         results, paths, changed = report(p["src"], p["dest"], files=p["files"],
-                                         title=p["title"], check_mode=module.check_mode)
+                                         title=p["title"], check_mode=module.check_mode,
+                                         build=p["build"])
     except ReportError as exc:
         module.fail_json(msg=f"invalid crossgate records under {p['src']}:\n"
                          + "\n".join(exc.errors),

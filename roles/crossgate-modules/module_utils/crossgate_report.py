@@ -20,6 +20,7 @@ import html
 import json
 import os
 import re
+import time
 import xml.etree.ElementTree as ET
 
 try:
@@ -191,7 +192,10 @@ def failure_line(record):
     return f"{record['layer']}/{record['check']} on {record['node']}: {record.get('reason', '')}"
 
 
-def build_results(records, markers=(), sources=()):
+REPORT_PHASE = "report"
+
+
+def build_results(records, markers=(), sources=(), build=None):
     """The results.json document; deterministic for the same input."""
     kept, superseded = latest(records)
     layers = {}
@@ -208,7 +212,10 @@ def build_results(records, markers=(), sources=()):
         "nodes": sorted({r["node"] for r in kept} | {m["node"] for m in markers}),
         "failures": [failure_line(r) for r in kept if r["status"] == "fail"],
         "records": kept,
-        "phases": phases(markers),
+        "phases": phases([m for m in markers if m["phase"] != REPORT_PHASE]),
+        "reported": max((m["time"] for m in markers if m["phase"] == REPORT_PHASE),
+                        default=None),
+        "build": dict(build or {}),
         "sources": list(sources),
     }
 
@@ -266,7 +273,7 @@ def _secs(value):
 # --- HTML ------------------------------------------------------------------------
 
 COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "skip": "#9e9e9e", "phase": "#1565c0",
-           "open": "#90caf9"}
+           "open": "#90caf9", "build": "#37474f"}
 
 CSS = """
 body{font-family:sans-serif;margin:1.5em;color:#222}
@@ -299,6 +306,7 @@ def render_html(results, title="crossgate report"):
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{esc(title)}: <span class=\"result-{esc(results['result'])}\">"
         f"{esc(results['result'].upper())}</span></h1>",
+        _build_header(results),
         '<p class="counts">'
         f'<span style="background:#555">{s["total"]} checks</span>'
         f'<span style="background:{COLOURS["pass"]}">{s["pass"]} passed</span>'
@@ -321,6 +329,24 @@ def render_html(results, title="crossgate report"):
                  for src in results["sources"])
     parts.append("</ul></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _build_header(results):
+    """The build the report belongs to (job, build, result of the run phase, when the report
+    was written) and links to the console log and every node's logs, relative to the report
+    (LOG_ROOT/crossgate-results/report.html)."""
+    build, parts = results.get("build") or {}, []
+    for key, label in (("job", "job"), ("build", "build"), ("run_result", "run phase"),
+                       ("pipeline", "pipeline")):
+        if build.get(key):
+            parts.append(f"{label} <b>{esc(build[key])}</b>")
+    if results.get("reported") is not None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(results["reported"]))
+        parts.append(f"report written {stamp} UTC")
+    links = ['<a href="../job-output.txt">console log</a>']
+    links += [f'<a href="../{esc(node)}/">{esc(node)}</a>' for node in results["nodes"]]
+    return (f'<p class="build">{" &middot; ".join(parts)}</p>' if parts else "") \
+        + f'<p class="links">logs: {links[0]}; nodes: {", ".join(links[1:]) or "none"}</p>'
 
 
 def _layer_counts(results):
@@ -368,6 +394,15 @@ def render_waterfall(results, width=900, label_width=320, row=16):
         label = span["phase"] + (f" {span['name']}" if span["name"] else "")
         rows.append((label, span["start"], span["end"], "phase" if span["end"] is not None
                      else "open", f"{label} on {', '.join(span['nodes'])}"))
+    ends = [span["end"] for span in results["phases"] if span["end"] is not None]
+    reported = results.get("reported")
+    if reported is not None and results["phases"]:
+        first = min(span["start"] for span in results["phases"])
+        rows.insert(0, ("build (first phase to this report)", first, reported, "build",
+                        "the build from its first recorded phase to this report"))
+        if ends and max(ends) < reported:
+            rows.append(("post-run (last phase to this report)", max(ends), reported, "phase",
+                         "post-run until this report: logs collected, records gathered"))
     for record in sorted(results["records"], key=lambda r: r["started"]):
         label = f"{record['layer']}/{record['check']} on {record['node']}"
         rows.append((label, record["started"], record["started"] + record["duration"],
@@ -440,11 +475,12 @@ def write_outputs(rendered, out_dir, check_mode=False):
     return paths, changed
 
 
-def report(src, out_dir, files=None, title="crossgate report", check_mode=False):
-    """Collect the records under src and write every output into out_dir.
+def report(src, out_dir, files=None, title="crossgate report", check_mode=False, build=None):
+    """Collect the records under src and write every output into out_dir; BUILD ({job,
+    build, run_result, pipeline}) heads the HTML page.
 
     Returns (results, paths, changed); raises ReportError on invalid input."""
     records, markers, sources = collect(src, files)
-    results = build_results(records, markers, sources)
+    results = build_results(records, markers, sources, build)
     paths, changed = write_outputs(render_all(results, title), out_dir, check_mode)
     return results, paths, changed
