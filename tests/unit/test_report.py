@@ -335,7 +335,7 @@ def test_html_heads_with_the_build_and_draws_it_to_the_report(tree: Path) -> Non
     assert "report" not in {p["phase"] for p in results["phases"]}
     page = core.render_html(results, "crossgate report: crossgate-openstack-ceph")
     assert "job <b>crossgate-openstack-ceph</b>" in page and "build <b>b1d</b>" in page
-    assert "run phase <b>SUCCESS</b>" in page and "report written " in page
+    assert "result so far <b>SUCCESS</b>" in page and "report written " in page
     svg = core.render_waterfall(results)
     assert "build (first phase to this report)" in svg
     # the post-run row runs from the last phase's end to the report

@@ -336,7 +336,7 @@ def _build_header(results):
     was written) and links to the console log and every node's logs, relative to the report
     (LOG_ROOT/crossgate-results/report.html)."""
     build, parts = results.get("build") or {}, []
-    for key, label in (("job", "job"), ("build", "build"), ("run_result", "run phase"),
+    for key, label in (("job", "job"), ("build", "build"), ("run_result", "result so far"),
                        ("pipeline", "pipeline")):
         if build.get(key):
             parts.append(f"{label} <b>{esc(build[key])}</b>")
