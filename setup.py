@@ -14,7 +14,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-DATA_DIRS = ("roles", "plugins/action", "plugins/callback", "plugins/schemas")
+DATA_DIRS = ("roles", "plugins/action", "plugins/callback", "plugins/schemas", "playbooks/image")
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "molecule", ".cache")
 
 

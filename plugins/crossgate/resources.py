@@ -2,7 +2,8 @@
 
 One resolved location, ``data_root()``, holds the same layout as a checkout:
 ``roles/`` (the roles the built-in base and the report step use), ``plugins/action``,
-``plugins/callback`` and ``plugins/schemas``. An installed crossgate (wheel or
+``plugins/callback``, ``plugins/schemas`` and ``playbooks/image`` (what ``crossgate nodes
+image`` runs). An installed crossgate (wheel or
 ``pip install .``) carries them as package data in ``crossgate/_data`` (setup.py copies
 them there at build time); an editable install or a checkout uses the checkout itself.
 """
@@ -17,7 +18,7 @@ BUNDLED = PACKAGE / "_data"
 CHECKOUT = PACKAGE.parent.parent  # plugins/crossgate -> the checkout, in a source tree
 
 # What data_root() must hold; setup.py copies exactly these.
-DATA_DIRS = ("roles", "plugins/action", "plugins/callback", "plugins/schemas")
+DATA_DIRS = ("roles", "plugins/action", "plugins/callback", "plugins/schemas", "playbooks/image")
 
 
 class ResourceError(RuntimeError):

@@ -102,6 +102,29 @@ def add_parser(subparsers: Any) -> None:
     lst = sub.add_parser("list", parents=[common], help="show the nodes of a pool")
     lst.set_defaults(func=cmd_list)
 
+    image = sub.add_parser(
+        "image",
+        help="build the baked image of a label (its layers' packages installed)",
+        description="Build the image a baked label boots (crossgate-ceph-bookworm, "
+        "crossgate-openstack-ceph-bookworm): the base image with the layers' packages, "
+        "installed by playbooks/image/install.yaml in a one-node crossgate run, kept as a "
+        "cached layer. Nothing is built when the cached image's key (a hash of what the install "
+        "steps take) is current. See docs/images.rst.",
+    )
+    image.add_argument("label", help="a baked label or image name")
+    image.add_argument("--image-cache", type=Path, default=DEFAULT_CACHE)
+    image.add_argument("--mirror-dir", type=Path, default=Path("/var/cache/crossgate/mirror"),
+                       help="host mirror synced and served to the build's node "
+                       "(default: %(default)s)")
+    image.add_argument("--build-root", type=Path, default=Path("build/images"),
+                       help="where the build's run goes (default: %(default)s)")
+    image.add_argument("--timeout", type=seconds, default=1800.0,
+                       help="seconds the install job may take (default: 1800)")
+    image.add_argument("--key", action="store_true",
+                       help="print the image's key and whether it is built; build nothing")
+    image.add_argument("--format", choices=("text", "json"), default="text")
+    image.set_defaults(func=cmd_image)
+
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
@@ -213,6 +236,36 @@ def cmd_list(args: argparse.Namespace) -> int:
         _print_nodes(pool.status(), args.format)
     else:
         _print_nodes(pool.list(), args.format)
+    return 0
+
+
+@_guard
+def cmd_image(args: argparse.Namespace) -> int:
+    from .bake import bake_key, cached_bake, ensure_baked, get_bake
+    from .labels import LABELS
+
+    name = LABELS.get(args.label, args.label)
+    bake = get_bake(name)
+    if args.key:
+        key = bake_key(bake)
+        layer = cached_bake(bake, args.image_cache, key)
+        row = {"image": name, "key": key, "built": layer is not None,
+               "layer": str(layer) if layer else None}
+        if args.format == "json":
+            print(json.dumps(row))
+        else:
+            print(f"image {name}: key {key}: " + (f"built ({layer})" if layer else "not built"))
+        return 0
+    img = ensure_baked(name, args.image_cache, args.mirror_dir, args.build_root,
+                       timeout=int(args.timeout))
+    row = {"image": img.name, "key": img.key, "built": img.built, "layer": str(img.layer),
+           "lowerdir": img.lowerdir, "seconds": round(img.seconds, 1),
+           "build_dir": str(img.build_dir) if img.build_dir else None}
+    if args.format == "json":
+        print(json.dumps(row))
+    else:
+        print(f"image {img.name}: key {img.key}: "
+              + ("built" if img.built else "cached") + f" ({img.layer}, {img.seconds:.1f} s)")
     return 0
 
 

@@ -332,13 +332,20 @@ def _tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-def resolve_image(ref: str, cache: Path, mirror: str | None, timeout: float) -> Path:
-    """An image reference is a recipe name or an absolute path to a ready root file system."""
+def resolve_image(ref: str, cache: Path, mirror: str | None, timeout: float) -> str:
+    """The overlayfs lowerdir of a node on image ``ref``: a recipe name (built here when
+    missing), a baked image's name (crossgate.nodes.bake; built beforehand, with the host
+    mirror) or an absolute path to a ready root file system."""
+    from .bake import BAKES, baked_lowerdir
+
     if ref.startswith("/"):
         path = Path(ref)
         if not path.is_dir():
             raise NodeFailure(f"image {ref} is not a directory")
-        return path
+        return str(path)
+    if ref in BAKES:
+        return baked_lowerdir(ref, cache)
     if ref not in RECIPES:
-        raise NodeFailure(f"no recipe for image {ref!r}; known: {', '.join(sorted(RECIPES))}")
-    return ensure_image(ref, cache, mirror, timeout).rootfs
+        known = sorted([*RECIPES, *BAKES])
+        raise NodeFailure(f"no recipe for image {ref!r}; known: {', '.join(known)}")
+    return str(ensure_image(ref, cache, mirror, timeout).rootfs)

@@ -61,6 +61,10 @@ LABELS: dict[str, str] = {
     "ubuntu-noble": "debian-bookworm",
     "ubuntu-jammy": "debian-bookworm",
     "ubuntu-focal": "debian-bookworm",
+    # Baked labels (crossgate.nodes.bake): bookworm with the layers' packages installed by
+    # their own install steps, as a nodepool image build would bake them.
+    "crossgate-ceph-bookworm": "crossgate-ceph-bookworm",
+    "crossgate-openstack-ceph-bookworm": "crossgate-openstack-ceph-bookworm",
 }
 
 DEFAULT_LABEL = "debian-bookworm"

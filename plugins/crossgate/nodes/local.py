@@ -69,6 +69,7 @@ class LocalPool(Provider):
         lock_timeout: float = 300.0,
         nspawn_args: tuple[str, ...] = (),
         link_mtus: dict[str, int] | None = None,
+        keep: dict[str, Path] | None = None,
     ) -> None:
         super().__init__(name)
         self.state_root = Path(state_root)
@@ -86,6 +87,8 @@ class LocalPool(Provider):
         # node name -> MTU of its link to the bridge. The node's interface keeps 1500, as on a
         # cloud network whose path MTU is smaller than what the guest's interface reports.
         self.link_mtus = dict(link_mtus or {})
+        # node name -> where down() moves the node's upper layer (crossgate nodes image).
+        self.keep = dict(keep or {})
         self._save_mutex = threading.Lock()
 
     # -- public API ---------------------------------------------------------------------------
@@ -138,12 +141,16 @@ class LocalPool(Provider):
                     raise
                 raise NodeFailure(f"pool {self.name}: bringing nodes up failed: {exc}") from exc
 
-    def down(self) -> None:
-        """Stop every node of the pool and remove all it made; safe after a crash or twice."""
+    def down(self, keep: dict[str, Path] | None = None) -> None:
+        """Stop every node of the pool and remove all it made; safe after a crash or twice.
+
+        ``keep`` maps node names to new paths: such a node's overlay upper layer (what it
+        changed on its image) is moved there once the node is stopped and unmounted, instead
+        of removed; ``crossgate nodes image`` keeps a node's installs that way."""
         with self._locked():
             state = self._load()
             if state is not None:
-                self._teardown(state)
+                self._teardown(state, self.keep if keep is None else keep)
             self._sweep(state)
 
     def list(self) -> list[Node]:
@@ -455,8 +462,9 @@ class LocalPool(Provider):
 
     # -- teardown -----------------------------------------------------------------------------
 
-    def _stop_node(self, ns: NodeState) -> list[str]:
-        """Stop one node and remove its mount, cgroups, veth and files; return what remains."""
+    def _stop_node(self, ns: NodeState, keep: Path | None = None) -> list[str]:
+        """Stop one node and remove its mount, cgroups, veth and files; return what remains.
+        With ``keep``, its upper layer is moved there first (once nothing has it mounted)."""
         problems: list[str] = []
         cgroups = [p for name in ns.cgroups for p in system.cgroup_paths(name)]
         if system.alive(ns.pid, ns.pid_start):
@@ -484,15 +492,18 @@ class LocalPool(Provider):
         if system.mounts_under(Path(ns.dir)):
             problems.append(f"node {ns.name}: still mounted under {ns.dir}")
         else:
+            if keep is not None and (Path(ns.dir) / "upper").is_dir():
+                shutil.move(str(Path(ns.dir) / "upper"), str(keep))
             shutil.rmtree(ns.dir, ignore_errors=True)
         return problems
 
-    def _teardown(self, state: PoolState) -> None:
+    def _teardown(self, state: PoolState, keep: dict[str, Path] | None = None) -> None:
         problems: list[str] = []
         nodes = list(state.nodes.values())
+        keep = keep or {}
         if nodes:
             with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
-                for result in pool.map(self._stop_node, nodes):
+                for result in pool.map(lambda ns: self._stop_node(ns, keep.get(ns.name)), nodes):
                     problems += result
         for rule in state.iptables:
             system.iptables_delete(rule)

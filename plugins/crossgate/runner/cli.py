@@ -96,7 +96,7 @@ def _usage(msg: str) -> int:
     return EXIT_USAGE
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, pool_options: dict[str, Any] | None = None) -> int:
     try:
         extra_vars = parse_extra_vars(args.extra_var)
     except (ValueError, OSError, yaml.YAMLError) as exc:
@@ -171,7 +171,23 @@ def run(args: argparse.Namespace) -> int:
         if args.provider == "inventory":
             return open_pool("inventory", pool_name, inventory=args.inventory)
         return open_pool("local", pool_name, labels={**LABELS, **labels},
-                         boot_timeout=args.boot_timeout, link_mtus=link_mtus)
+                         boot_timeout=args.boot_timeout, link_mtus=link_mtus,
+                         **(pool_options or {}))
+
+    if args.provider == "local":
+        # A label that boots a baked image: build the image first if it is missing or stale
+        # (as a nodepool builder has an image ready before it launches a node from it).
+        from crossgate.nodes import NodeFailure
+        from crossgate.nodes.bake import BAKES, ensure_baked
+        from crossgate.nodes.labels import LABELS
+        table = {**LABELS, **labels}
+        for image in sorted({table.get(h.label, "") for h in nodeset.hosts} & set(BAKES)):
+            try:
+                ensure_baked(image, mirror_dir=None if args.no_mirror else args.mirror_dir,
+                             build_root=args.build_root / "images")
+            except NodeFailure as exc:
+                print(f"crossgate run: {args.job}: NODE_FAILURE: {exc}", file=sys.stderr)
+                return EXIT_FAILED
 
     executor = Executor(frozen, nodeset, projects, project, provider_factory, build_dir,
                         RunOptions(extra_vars=extra_vars, verbose=args.verbose,

@@ -1,0 +1,182 @@
+"""Baked images (crossgate.nodes.bake): the key, the mirror lists read from the roles, the
+layer cleaning, and the agreement between the image playbook, the roles and the jobs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crossgate.nodes import InvalidInput, NodeFailure
+from crossgate.nodes import bake as bk
+from crossgate.nodes.images import resolve_image
+from crossgate.nodes.labels import LABELS
+
+REPO = Path(__file__).resolve().parents[2]
+CEPH = bk.BAKES["crossgate-ceph-bookworm"]
+OPENSTACK = bk.BAKES["crossgate-openstack-ceph-bookworm"]
+
+
+@pytest.fixture()
+def tree(tmp_path: Path) -> Path:
+    """A copy of what the bakes hash, to change one file at a time."""
+    for rel in ["playbooks/image", "roles/configure-mirrors", "roles/deploy-ceph",
+                "roles/deploy-openstack"]:
+        shutil.copytree(REPO / rel, tmp_path / rel,
+                        ignore=shutil.ignore_patterns("molecule", "__pycache__"))
+    return tmp_path
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_key_is_stable_for_the_same_inputs(tree: Path) -> None:
+    assert bk.bake_key(CEPH, tree) == bk.bake_key(CEPH, tree)
+    assert bk.bake_key(CEPH, tree) == bk.bake_key(CEPH, REPO)
+    assert bk.bake_key(CEPH, tree) != bk.bake_key(OPENSTACK, tree)
+
+
+def test_changing_a_package_list_changes_the_key(tree: Path) -> None:
+    before = {b.name: bk.bake_key(b, tree) for b in (CEPH, OPENSTACK)}
+    edit(tree / "roles/deploy-ceph/vars/main.yaml", "osd: [ceph-osd]", "osd: [ceph-osd, jq]")
+    after = {b.name: bk.bake_key(b, tree) for b in (CEPH, OPENSTACK)}
+    assert before[CEPH.name] != after[CEPH.name]
+    assert before[OPENSTACK.name] != after[OPENSTACK.name]
+
+
+def test_openstack_inputs_change_only_the_openstack_image(tree: Path) -> None:
+    ceph, openstack = bk.bake_key(CEPH, tree), bk.bake_key(OPENSTACK, tree)
+    constraints = tree / "roles/deploy-openstack/files/constraints/2026.2.txt"
+    constraints.write_text(constraints.read_text() + "jq===1.0\n")
+    assert bk.bake_key(CEPH, tree) == ceph
+    assert bk.bake_key(OPENSTACK, tree) != openstack
+    openstack = bk.bake_key(OPENSTACK, tree)
+    edit(tree / "roles/deploy-openstack/vars/main.yaml", "  - haproxy\n", "  - haproxy\n  - jq\n")
+    assert bk.bake_key(OPENSTACK, tree) != openstack
+
+
+def test_install_steps_and_the_playbook_are_inputs(tree: Path) -> None:
+    for rel in ("roles/deploy-ceph/tasks/install.yaml", bk.PLAYBOOK):
+        key = bk.bake_key(CEPH, tree)
+        (tree / rel).write_text((tree / rel).read_text() + "# changed\n")
+        assert bk.bake_key(CEPH, tree) != key, rel
+
+
+def test_what_the_install_does_not_take_leaves_the_key(tree: Path) -> None:
+    key = bk.bake_key(OPENSTACK, tree)
+    for rel in ("roles/deploy-ceph/tasks/main.yaml", "roles/deploy-openstack/tasks/controller.yaml",
+                "roles/deploy-ceph/README.rst"):
+        (tree / rel).write_text((tree / rel).read_text() + "# changed\n")
+    assert bk.bake_key(OPENSTACK, tree) == key
+
+
+def test_a_missing_input_is_named(tree: Path) -> None:
+    (tree / "roles/deploy-ceph/vars/main.yaml").unlink()
+    with pytest.raises(bk.BakeError, match="roles/deploy-ceph/vars/main.yaml is missing"):
+        bk.bake_key(CEPH, tree)
+
+
+def test_mirror_lists_come_from_the_roles() -> None:
+    ceph_vars = yaml.safe_load((REPO / "roles/deploy-ceph/vars/main.yaml").read_text())
+    os_vars = yaml.safe_load((REPO / "roles/deploy-openstack/vars/main.yaml").read_text())
+    lists = bk.mirror_lists(OPENSTACK, REPO)
+    for names in ceph_vars["deploy_ceph_daemon_packages"].values():
+        assert set(names) <= set(lists["crossgate_mirror_packages"])
+    for key in ("deploy_openstack_controller_packages", "deploy_openstack_compute_packages",
+                "deploy_openstack_cinder_packages", "deploy_openstack_ceph_packages"):
+        assert set(os_vars[key]) <= set(lists["crossgate_mirror_packages"]), key
+    for dists in os_vars["deploy_openstack_release_packages"]["2026.2"].values():
+        assert set(dists) <= set(lists["crossgate_mirror_requirements"])
+    assert (REPO / lists["crossgate_mirror_constraints"]).is_file()
+    ceph_only = bk.mirror_lists(CEPH, REPO)
+    assert "mariadb-server" not in ceph_only["crossgate_mirror_packages"]
+    assert ceph_only["crossgate_mirror_requirements"] == []
+    assert "crossgate_mirror_constraints" not in ceph_only
+
+
+def _job_vars(name: str) -> dict:
+    for path in sorted((REPO / "zuul.d").glob("*.yaml")):
+        for item in yaml.safe_load(path.read_text()) or []:
+            job = item.get("job") if isinstance(item, dict) else None
+            if job and job["name"] == name:
+                return job.get("vars", {})
+    raise AssertionError(f"no job {name}")
+
+
+@pytest.mark.parametrize(("job", "bake"), [("crossgate-ceph", CEPH),
+                                           ("crossgate-openstack-ceph", OPENSTACK)])
+def test_a_jobs_mirror_holds_what_its_baked_image_installs(job: str, bake: bk.Bake) -> None:
+    """A job run on a bare image installs what its image bakes in: its own mirror lists must
+    hold all of it (else the bare path fails offline while the baked one passes)."""
+    jv = _job_vars(job)
+    lists = bk.mirror_lists(bake, REPO)
+    missing = set(lists["crossgate_mirror_packages"]) - set(jv["crossgate_mirror_packages"])
+    assert not missing, f"{job}: crossgate_mirror_packages lacks {sorted(missing)}"
+    missing = (set(lists["crossgate_mirror_requirements"])
+               - set(jv.get("crossgate_mirror_requirements", [])))
+    assert not missing, f"{job}: crossgate_mirror_requirements lacks {sorted(missing)}"
+
+
+def test_the_build_job_is_one_node_on_the_base_label() -> None:
+    job = bk.build_job(OPENSTACK, "debian-bookworm", 1200, REPO)["job"]
+    assert job["nodeset"] == {"nodes": [{"name": "image", "label": "debian-bookworm"}]}
+    assert job["run"] == bk.PLAYBOOK
+    assert job["timeout"] == 1200
+    assert job["vars"]["crossgate_image_layers"] == ["ceph", "openstack"]
+    assert (REPO / job["run"]).is_file()
+
+
+def test_the_playbook_runs_the_roles_install_steps() -> None:
+    plays = yaml.safe_load((REPO / bk.PLAYBOOK).read_text())
+    included = [t["ansible.builtin.include_role"] for t in plays[0]["tasks"]
+                if "ansible.builtin.include_role" in t]
+    assert {(i["name"], i["tasks_from"]) for i in included} == {
+        ("deploy-ceph", "install"), ("deploy-openstack", "install")}
+    for i in included:
+        assert (REPO / "roles" / i["name"] / "tasks" / f"{i['tasks_from']}.yaml").is_file()
+    # the deploys include the same files
+    assert "include_tasks: install.yaml" in (REPO / "roles/deploy-ceph/tasks/packages.yaml").read_text()
+    assert "include_tasks: install.yaml" in (REPO / "roles/deploy-openstack/tasks/main.yaml").read_text()
+
+
+def test_clean_layer_drops_what_belongs_to_the_node(tmp_path: Path) -> None:
+    layer = tmp_path / "layer"
+    for rel in ("etc/hostname", "etc/ssh/ssh_host_ed25519_key", "root/.ssh/authorized_keys",
+                "root/src/x/y", "var/log/journal/abc/system.journal", "tmp/build.tmp",
+                "var/cache/apt/archives/ceph_1.deb", "etc/ceph/keep.conf",
+                "opt/crossgate/openstack/bin/python", "usr/bin/ceph"):
+        (layer / rel).parent.mkdir(parents=True, exist_ok=True)
+        (layer / rel).write_text("x")
+    (layer / "var/cache/apt/archives/partial").mkdir()
+    bk.clean_layer(layer)
+    left = sorted(str(p.relative_to(layer)) for p in layer.rglob("*") if p.is_file())
+    assert left == ["etc/ceph/keep.conf", "opt/crossgate/openstack/bin/python", "usr/bin/ceph"]
+    assert (layer / "tmp").is_dir() and not any((layer / "tmp").iterdir())
+    assert (layer / "var/cache/apt/archives/partial").is_dir()
+
+
+def test_unknown_image_names_the_choices() -> None:
+    with pytest.raises(InvalidInput) as err:
+        bk.get_bake("crossgate-kubernetes-bookworm")
+    assert err.value.option == "image"
+    assert "crossgate-ceph-bookworm" in err.value.allowed
+
+
+def test_baked_labels_boot_baked_images() -> None:
+    for name in bk.BAKES:
+        assert LABELS[name] == name
+
+
+def test_an_image_not_yet_built_fails_naming_the_command(tmp_path: Path) -> None:
+    with pytest.raises(NodeFailure, match="crossgate nodes image crossgate-ceph-bookworm"):
+        resolve_image("crossgate-ceph-bookworm", tmp_path, None, 1)
+
+
+def test_lowerdir_stacks_the_layer_over_the_base(tmp_path: Path) -> None:
+    img = bk.BakedImage("x", "k", tmp_path / "layer", tmp_path / "rootfs", False, 0.0)
+    assert img.lowerdir == f"{tmp_path / 'layer'}:{tmp_path / 'rootfs'}"
