@@ -77,7 +77,7 @@ def test_what_the_install_does_not_take_leaves_the_key(tree: Path) -> None:
 
 def test_a_missing_input_is_named(tree: Path) -> None:
     (tree / "roles/deploy-ceph/vars/main.yaml").unlink()
-    with pytest.raises(bk.BakeError, match="roles/deploy-ceph/vars/main.yaml is missing"):
+    with pytest.raises(bk.BakeError, match=r"roles/deploy-ceph/vars/main\.yaml is missing"):
         bk.bake_key(CEPH, tree)
 
 
@@ -109,7 +109,8 @@ def _job_vars(name: str) -> dict:
 
 
 @pytest.mark.parametrize(("job", "bake"), [("crossgate-ceph", CEPH),
-                                           ("crossgate-openstack-ceph", OPENSTACK)])
+                                           ("crossgate-openstack-ceph", OPENSTACK),
+                                           ("crossgate-image-install", OPENSTACK)])
 def test_a_jobs_mirror_holds_what_its_baked_image_installs(job: str, bake: bk.Bake) -> None:
     """A job run on a bare image installs what its image bakes in: its own mirror lists must
     hold all of it (else the bare path fails offline while the baked one passes)."""
@@ -140,8 +141,8 @@ def test_the_playbook_runs_the_roles_install_steps() -> None:
     for i in included:
         assert (REPO / "roles" / i["name"] / "tasks" / f"{i['tasks_from']}.yaml").is_file()
     # the deploys include the same files
-    assert "include_tasks: install.yaml" in (REPO / "roles/deploy-ceph/tasks/packages.yaml").read_text()
-    assert "include_tasks: install.yaml" in (REPO / "roles/deploy-openstack/tasks/main.yaml").read_text()
+    for rel in ("deploy-ceph/tasks/packages.yaml", "deploy-openstack/tasks/main.yaml"):
+        assert "include_tasks: install.yaml" in (REPO / "roles" / rel).read_text(), rel
 
 
 def test_clean_layer_drops_what_belongs_to_the_node(tmp_path: Path) -> None:
@@ -180,3 +181,15 @@ def test_an_image_not_yet_built_fails_naming_the_command(tmp_path: Path) -> None
 def test_lowerdir_stacks_the_layer_over_the_base(tmp_path: Path) -> None:
     img = bk.BakedImage("x", "k", tmp_path / "layer", tmp_path / "rootfs", False, 0.0)
     assert img.lowerdir == f"{tmp_path / 'layer'}:{tmp_path / 'rootfs'}"
+
+
+def test_the_image_job_runs_what_crossgate_nodes_image_runs() -> None:
+    made = bk.build_job(OPENSTACK, "debian-bookworm", 1800, REPO)["job"]
+    jv = _job_vars("crossgate-image-install")
+    assert jv["crossgate_image_layers"] == made["vars"]["crossgate_image_layers"]
+    assert jv["crossgate_mirror_constraints"] == made["vars"]["crossgate_mirror_constraints"]
+    for path in sorted((REPO / "zuul.d").glob("*.yaml")):
+        for item in yaml.safe_load(path.read_text()) or []:
+            job = item.get("job", {}) if isinstance(item, dict) else {}
+            if job.get("name") == "crossgate-image-install":
+                assert job["run"] == made["run"]
