@@ -31,13 +31,17 @@ CEPH_CHECKS = {"health", "osds-up-in", "pgs-active-clean", "rbd-roundtrip:volume
 
 def run_job(tmp_path: Path, job: str, *, from_crossgate: bool = False, repo: str = "ceph-repo",
             timeout: int = 1500, projects: dict[str, Path] | None = None,
+            labels: dict[str, str] | None = None,
             ) -> tuple[int, dict[str, Any], str, Path]:
     """Run JOB from crossgate itself or from the test repository REPO (project
     example/NAME, NAME the repository's folder without -repo), with PROJECTS ({name: checkout})
-    besides; assert nothing is left."""
+    besides, and LABELS ({label: image}) booting the nodeset's labels from other images;
+    assert nothing is left."""
     pool = f"e2e-{job}-{os.getpid()}"[:40]
     cmd = [sys.executable, "-m", "crossgate.cli", "run", job, "--build-root", str(tmp_path),
            "--pool", pool]
+    for label, image in (labels or {}).items():
+        cmd += ["--label", f"{label}={image}"]
     if from_crossgate:
         cmd += ["--path", str(REPO), "--name", "crossgate/crossgate"]
     else:
@@ -62,6 +66,33 @@ def run_job(tmp_path: Path, job: str, *, from_crossgate: bool = False, repo: str
     return proc.returncode, build, console, build_dir
 
 
+def task_results(console: str, task: str) -> dict[str, set[str]]:
+    """host -> the results (ok, changed, skipping, failed, fatal) of every run of the tasks
+    whose name starts with TASK in a console log."""
+    out: dict[str, set[str]] = {}
+    marker = f"| TASK [{task}"
+    pos = console.find(marker)
+    while pos != -1:
+        end = console.find("| TASK [", pos + 1)
+        block = console[pos:end if end != -1 else len(console)]
+        for status, host in re.findall(r"\| (ok|changed|skipping|failed|fatal): \[([^\]\s]+)",
+                                       block):
+            out.setdefault(host, set()).add(status)
+        pos = console.find(marker, pos + 1)
+    return out
+
+
+def every_node(status: str) -> dict[str, set[str]]:
+    return {node: {status} for node in ("controller", "compute1", "compute2")}
+
+
+def image_cli(*args: str) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, "-m", "crossgate.cli", "nodes", "image", *args,
+                           "--format", "json"], capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 # A cephx secret: base64 of a 28-byte key blob, which always starts with "AQ".
 CEPHX_KEY = re.compile(r"AQ[A-Za-z0-9+/]{36}==")
 
@@ -74,11 +105,33 @@ def no_key_in(folder: Path) -> None:
 
 
 class TestHealthyCluster:
-    """crossgate-ceph as it is."""
+    """crossgate-ceph as it is, on nodes booted from the baked image crossgate-ceph-bookworm
+    (crossgate run builds it first when it is missing; the variant below runs on the bare
+    image, where the same role installs everything)."""
 
     def test_crossgate_ceph_passes_with_every_check(self, tmp_path: Path) -> None:
-        rc, build, console, build_dir = run_job(tmp_path, "crossgate-ceph", from_crossgate=True)
+        rc, build, console, build_dir = run_job(
+            tmp_path, "crossgate-ceph", from_crossgate=True,
+            labels={"debian-bookworm": "crossgate-ceph-bookworm"})
         assert (rc, build["result"]) == (0, "SUCCESS"), console[-6000:]
+        # on the baked image the install steps found everything there
+        for task in ("deploy-ceph : Install the Ceph packages of this node's daemons",
+                     "deploy-ceph : Mask nvmf-autoconnect"):
+            assert task_results(console, task) == every_node("ok"), task
+        # the image is cached under its current key, and holds the packages, not the node
+        image = image_cli("crossgate-ceph-bookworm")
+        assert image["built"] is False and image["seconds"] < 60, image
+        assert image_cli("crossgate-ceph-bookworm", "--key")["key"] == image["key"]
+        layer = Path(image["layer"])
+        stamp = json.loads((layer.parent / "stamp.json").read_text())
+        assert stamp["key"] == image["key"] and stamp["layers"] == ["ceph"]
+        assert "roles/deploy-ceph/vars/main.yaml" in stamp["inputs"]
+        assert (layer / "usr/bin/ceph-osd").is_file() and (layer / "usr/bin/radosgw").is_file()
+        for per_node in ("etc/hostname", "etc/hosts", "root/.ssh", "etc/ssh/ssh_host_ed25519_key",
+                         "root/src", "root/zuul-output", "var/log/journal"):
+            assert not (layer / per_node).exists(), per_node
+        enabled = layer / "etc/systemd/system/multi-user.target.wants"
+        assert not (enabled / "ceph.target").exists()  # started by the deploy, not at boot
         logs = build_dir / "work/logs"
         results = json.loads((logs / "crossgate-results/results.json").read_text())
         ceph = {r["check"]: r for r in results["records"] if r["layer"] == "ceph"}
@@ -109,10 +162,13 @@ class TestHealthyCluster:
 
 
 class TestStoppedOsd:
-    """crossgate-ceph with one OSD stopped before validation."""
+    """crossgate-ceph with one OSD stopped before validation, on the bare image."""
 
     def test_stopped_osd_fails_the_job_naming_it(self, tmp_path: Path) -> None:
         rc, build, console, build_dir = run_job(tmp_path, "ceph-osd-stopped", from_crossgate=False)
+        # the bare image: the same install task installed the packages
+        assert task_results(console, "deploy-ceph : Install the Ceph packages") == every_node(
+            "changed")
         # The run fails on the failed check; the report in post-run prints the same evidence
         # without failing again, so the build is a FAILURE.
         assert (rc, build["result"]) == (1, "FAILURE"), console[-6000:]

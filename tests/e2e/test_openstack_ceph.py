@@ -22,7 +22,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from test_ceph import no_key_in, run_job  # the same build, leftovers and pool checks
+from test_ceph import every_node, no_key_in, run_job, task_results  # the same build checks
 
 pytestmark = pytest.mark.e2e
 
@@ -98,8 +98,20 @@ class TestOpenStackOnCeph:
         checkout = placement_change(tmp_path)
         rc, build, console, build_dir = run_job(
             tmp_path, "openstack-ceph-under-test", repo="openstack-ceph-repo", timeout=2400,
-            projects={"openstack/placement": checkout})
+            projects={"openstack/placement": checkout},
+            labels={"debian-bookworm": "crossgate-openstack-ceph-bookworm"})
         logs = build_dir / "work/logs"
+        # the nodes booted from the baked image: both layers' install steps found everything
+        # there, in the first deploy and in the redeploy (the checkout under test is the one
+        # install a deploy still makes)
+        for task in ("deploy-ceph : Install the Ceph packages",
+                     "deploy-openstack : Install the distribution packages",
+                     "deploy-openstack : Install the services of the release into the venv",
+                     "deploy-openstack : Install Ceph's Python bindings",
+                     "deploy-openstack : Link Ceph's Python bindings"):
+            assert task_results(console, task) == every_node("ok"), task
+        assert task_results(console, "deploy-openstack : Install the services under test") == {
+            "controller": {"changed", "ok"}, "compute1": {"skipping"}, "compute2": {"skipping"}}
         # crossgate's own run playbooks (both layers, each validated, the checks across them)
         # passed as they are ...
         for playbook in ("ceph/run.yaml", "openstack/run.yaml", "openstack-ceph/run.yaml"):
