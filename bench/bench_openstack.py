@@ -34,8 +34,14 @@ crossgate-*, OVN, Open vSwitch, MariaDB, RabbitMQ, and RabbitMQ's epmd). It goes
 playbook is not counted in the post phase. --no-pss runs the job itself, by name, and prints
 the times only.
 
-Run as root: python bench/bench_openstack.py [--job JOB] [--cold] [--runs N] [--no-pss]
-[--no-warm] [--by-unit] [--build-root DIR]
+--baked: each warm run is followed by the same run on the job's baked image
+(crossgate-ceph-bookworm, crossgate-openstack-ceph-bookworm: docs/images.rst), mapped with
+crossgate run --label debian-bookworm=IMAGE; the image is built first (its build time printed
+once) or found cached. Both columns are printed side by side with the ratio warm/baked.
+--job crossgate-ceph measures the Ceph layer alone the same way.
+
+Run as root: python bench/bench_openstack.py [--job JOB] [--cold] [--baked] [--runs N]
+[--no-pss] [--no-warm] [--by-unit] [--build-root DIR]
 """
 
 from __future__ import annotations
@@ -55,7 +61,10 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-JOBS = ("crossgate-openstack-ceph", "crossgate-openstack-multinode")
+JOBS = ("crossgate-openstack-ceph", "crossgate-openstack-multinode", "crossgate-ceph")
+# --baked: the image each job's nodes boot from instead of the bare debian-bookworm
+BAKED = {"crossgate-openstack-ceph": "crossgate-openstack-ceph-bookworm",
+         "crossgate-ceph": "crossgate-ceph-bookworm"}
 CHILD = "bench-openstack-pss"
 CHILD_PROJECT = "bench/openstack-pss"
 NODES = ("controller", "compute1", "compute2")
@@ -66,7 +75,9 @@ BASE_PHASES = ((("setup", "multinode"), "multinode (hosts, known hosts, overlay)
                (("preflight", "nodes"), "nodes (preflight)"))
 OPENSTACK_PHASES = ((("deploy", "openstack"), "openstack deploy"),
                     (("validate", "openstack"), "openstack validate"))
+CEPH_PHASES = ((("deploy", "ceph"), "ceph deploy"), (("validate", "ceph"), "ceph validate"))
 PHASES = {
+    "crossgate-ceph": BASE_PHASES + CEPH_PHASES,
     "crossgate-openstack-multinode": BASE_PHASES + OPENSTACK_PHASES,
     "crossgate-openstack-ceph": (*BASE_PHASES, (("deploy", "ceph"), "ceph deploy"),
                                  (("validate", "ceph"), "ceph validate"), *OPENSTACK_PHASES,
@@ -183,11 +194,13 @@ def epoch(stamp: str) -> float:
     return time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S"))
 
 
-def one_run(root: Path, project: Path | None, pool: str,
-            mirror_dir: Path | None = None) -> tuple[dict[str, float], dict]:
+def one_run(root: Path, project: Path | None, pool: str, mirror_dir: Path | None = None,
+            image: str | None = None) -> tuple[dict[str, float], dict]:
     job = CHILD if project else JOB
     cmd = [sys.executable, "-m", "crossgate.cli", "run", job, "--build-root", str(root),
            "--pool", pool]
+    if image is not None:
+        cmd += ["--label", f"debian-bookworm={image}"]
     if mirror_dir is not None:
         cmd += ["--mirror-dir", str(mirror_dir)]
     if project:
@@ -209,7 +222,8 @@ def one_run(root: Path, project: Path | None, pool: str,
     logs = build_dir / "work/logs"
     results = json.loads((logs / "crossgate-results/results.json").read_text())
     records = results["records"]
-    if not any(r["layer"] == "openstack" for r in records) \
+    layer = "ceph" if JOB == "crossgate-ceph" else "openstack"
+    if not any(r["layer"] == layer for r in records) \
             or any(r["status"] != "pass" for r in records):
         sys.exit(f"{job}: not every check passed ({build_dir})")
     spans = {(s["phase"], s["name"]): s for s in results["phases"]}
@@ -263,10 +277,23 @@ def main() -> int:
     ap.add_argument("--no-warm", action="store_true", help="do not sync the mirror first")
     ap.add_argument("--by-unit", action="store_true",
                     help="also print the PSS of each systemd unit (last run)")
+    ap.add_argument("--baked", action="store_true",
+                    help="also run each warm run on the job's baked image (built first, "
+                         "timed once), side by side with the bare image")
     ap.add_argument("--build-root", type=Path,
                     help="keep the builds here (default: a temporary folder, removed)")
     args = ap.parse_args()
     JOB = args.job
+    if args.baked and JOB not in BAKED:
+        ap.error(f"--baked: {JOB} has no baked image; allowed with --job "
+                 + ", ".join(BAKED))
+    bake = None
+    if args.baked:
+        proc = sh(sys.executable, "-m", "crossgate.cli", "nodes", "image", BAKED[JOB],
+                  "--format", "json", capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"crossgate nodes image {BAKED[JOB]} failed:\n{proc.stdout}{proc.stderr}")
+        bake = json.loads(proc.stdout.strip().splitlines()[-1])
     if not args.no_warm and not args.cold:
         warm()
     columns, memory = {}, {}
@@ -278,11 +305,17 @@ def main() -> int:
         if args.cold:
             result, memory = one_run(root, project, f"bench-os-{os.getpid()}-c", mirror)
             columns["cold"] = [result]
-        warm_runs = []
+        warm_runs, baked_runs = [], []
         for i in range(args.runs):
             result, memory = one_run(root, project, f"bench-os-{os.getpid()}-{i}", mirror)
             warm_runs.append(result)
+            if args.baked:
+                result, _ = one_run(root, project, f"bench-os-{os.getpid()}-b{i}",
+                                               mirror, BAKED[JOB])
+                baked_runs.append(result)
         columns["warm"] = warm_runs
+        if baked_runs:
+            columns["baked"] = baked_runs
     med = {c: {k: statistics.median(r[k] for r in runs) for k in runs[0]}
            for c, runs in columns.items()}
     warm_med = med["warm"]
@@ -298,26 +331,34 @@ def main() -> int:
              ("booted nodes to every check passed", "to_checks"),
              ("whole build (crossgate run)", "wall")]
     names = list(columns)
+    if bake is not None:
+        print(f"  image {bake['image']} (key {bake['key']}): "
+              + (f"built in {bake['seconds']:.1f} s, once" if bake["built"]
+                 else f"cached (found in {bake['seconds']:.1f} s)")
+              + "; the 'baked' column boots from it, 'warm' from bare debian-bookworm")
     print(f"  {'':<46} " + " ".join(f"{n:>9}" for n in names)
-          + ("  cold/warm" if args.cold else ""))
+          + ("  cold/warm" if args.cold else "") + (" warm/baked" if args.baked else ""))
     for label, key in rows:
         line = f"  {label:<46} " + " ".join(f"{med[n][key]:8.1f}s" for n in names)
         if args.cold and med["warm"][key] > 0:
             line += f"  {med['cold'][key] / med['warm'][key]:8.2f}x"
+        if args.baked and med["baked"][key] > 0:
+            line += f"  {med['warm'][key] / med['baked'][key]:8.2f}x"
         print(line)
     if args.no_pss:
         return 0
     print(f"  (memory measurement after the run phase, not in post: "
           f"{warm_med['pss_playbook']:.1f} s)")
-    print("memory (sum of PSS) at the end of the run phase, warm median:")
-    total_layer = total_node = 0.0
-    for node in NODES:
-        total_layer += warm_med[f"layer_mib:{node}"]
-        total_node += warm_med[f"node_mib:{node}"]
-        print(f"  {node:<10} the layers' units {warm_med[f'layer_mib:{node}']:6.0f} MiB PSS, "
-              f"whole node {warm_med[f'node_mib:{node}']:6.0f} MiB PSS")
-    print(f"  {'all nodes':<10} the layers' units {total_layer:6.0f} MiB PSS, "
-          f"whole nodes {total_node:6.0f} MiB PSS")
+    for name in [n for n in ("warm", "baked") if n in med]:
+        print(f"memory (sum of PSS) at the end of the run phase, {name} median:")
+        total_layer = total_node = 0.0
+        for node in NODES:
+            total_layer += med[name][f"layer_mib:{node}"]
+            total_node += med[name][f"node_mib:{node}"]
+            print(f"  {node:<10} the layers' units {med[name][f'layer_mib:{node}']:6.0f} MiB "
+                  f"PSS, whole node {med[name][f'node_mib:{node}']:6.0f} MiB PSS")
+        print(f"  {'all nodes':<10} the layers' units {total_layer:6.0f} MiB PSS, "
+              f"whole nodes {total_node:6.0f} MiB PSS")
     if args.by_unit:
         for node in NODES:
             print(f"  {node}, by unit (last run, 1 MiB or more):")
