@@ -81,9 +81,10 @@ def test_failed_check_fails_the_job_with_its_evidence(tmp_path: Path) -> None:
     assert "HEALTH_ERR 1 osds down <marker-4711>" in console  # the evidence
     results = json.loads((build_dir / "work/logs/crossgate-results/results.json").read_text())
     assert results["failures"] == ["ceph/health on node1: cluster is HEALTH_ERR"]
-    # node2 (the report node) has no results folder at all: 0 records, no error
-    assert results["nodes"] == ["node1"]
-    assert not list((build_dir / "work/logs/crossgate-results/records/node2").iterdir())
+    # node2 (the report node) records no check, only the report's own phase marker
+    assert results["nodes"] == ["node1", "node2"]
+    assert {r["node"] for r in results["records"]} == {"node1"}
+    assert [p["phase"] for p in results["phases"] if p["phase"] == "report"] == ["report"]
     assert (build_dir / "work/logs/crossgate-results/report.html").is_file()
 
 
@@ -103,7 +104,8 @@ def test_invalid_record_names_file_line_and_field(tmp_path: Path) -> None:
     assert "node1/e2e.jsonl:3: layer 'storage' is not one of ['network'" in console
     assert build["warnings"] == [
         "invalid crossgate records: node1/e2e.jsonl:3: layer 'storage' is not one of "
-        "['network', 'ceph', 'openstack', 'kubernetes', 'cloudfoundry', 'base']"]
+        "['network', 'ceph', 'openstack', 'integration', 'kubernetes', 'cloudfoundry', "
+        "'base']"]
     # the records are in the logs to look at; no report was made from them
     out = build_dir / "work/logs/crossgate-results"
     assert (out / "records/node1/e2e.jsonl").is_file()
