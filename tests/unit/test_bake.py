@@ -149,6 +149,7 @@ def test_clean_layer_drops_what_belongs_to_the_node(tmp_path: Path) -> None:
     layer = tmp_path / "layer"
     for rel in ("etc/hostname", "etc/ssh/ssh_host_ed25519_key", "root/.ssh/authorized_keys",
                 "root/src/x/y", "var/log/journal/abc/system.journal", "tmp/build.tmp",
+                "etc/apt/sources.list.d/crossgate-mirror.list", "etc/pip.conf",
                 "var/cache/apt/archives/ceph_1.deb", "etc/ceph/keep.conf",
                 "opt/crossgate/openstack/bin/python", "usr/bin/ceph"):
         (layer / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -77,6 +77,13 @@ PER_NODE = (
     "etc/openvswitch/conf.db",
     "etc/openvswitch/.conf.db.~lock~",
     "etc/openvswitch/system-id.conf",
+    # the build's own mirror settings (configure-mirrors): the base image's show again, and
+    # a job's base points the node at its own mirror
+    "etc/apt/sources.list",
+    "etc/apt/sources.list.disabled-by-crossgate",
+    "etc/apt/sources.list.d/crossgate-mirror.list",
+    "etc/pip.conf",
+    "var/lib/apt/lists",
 )
 EMPTIED = ("tmp", "var/tmp", "var/cache/apt/archives")
 BUILD_PROJECT = "crossgate/image-build"
@@ -93,7 +100,7 @@ class Bake:
     name: str
     base: str
     layers: tuple[str, ...]
-    # Bump when the way a bake is made changes (PER_NODE, the job below) and needs a rebuild.
+    # Bump when the way a bake is made changes (the job below) and needs a rebuild.
     revision: int = 1
 
 
@@ -162,7 +169,8 @@ def bake_key(bake: Bake, root: Path | None = None,
     table = RECIPES if recipes is None else recipes
     h = hashlib.sha256()
     head = {"name": bake.name, "layers": list(bake.layers), "revision": bake.revision,
-            "base": bake.base, "base_hash": recipe_hash(table[bake.base])}
+            "base": bake.base, "base_hash": recipe_hash(table[bake.base]),
+            "per_node": PER_NODE, "emptied": EMPTIED}
     h.update(json.dumps(head, sort_keys=True).encode())
     for rel in bake_inputs(bake, base):
         data = (base / rel).read_bytes()
