@@ -135,6 +135,23 @@ def test_version_and_data_come_from_the_wheel(installed: Installed) -> None:
         assert (site / "ansible_collections" / collection).is_dir(), collection
 
 
+def test_image_build_playbook_and_key_come_from_the_wheel(installed: Installed) -> None:
+    """crossgate nodes image runs playbooks/image/install.yaml from the package data; the key
+    a wheel computes is the checkout's (same roles, same playbook)."""
+    python = str(installed.venv / "bin" / "python")
+    probe = "import crossgate.resources as r; print(r.data_root())"
+    data_root = Path(run_ok([python, "-c", probe], installed.work, installed.env).strip())
+    assert (data_root / "playbooks/image/install.yaml").read_text() == (
+        installed.clone / "playbooks/image/install.yaml").read_text()
+    for name in ("crossgate-ceph-bookworm", "crossgate-openstack-ceph-bookworm"):
+        from_wheel = json.loads(run_ok([installed.crossgate, "nodes", "image", name, "--key",
+                                        "--format", "json"], installed.work, installed.env))
+        from_checkout = json.loads(run_ok([sys.executable, "-m", "crossgate.cli", "nodes",
+                                           "image", name, "--key", "--format", "json"],
+                                          REPO))
+        assert from_wheel["key"] == from_checkout["key"], name
+
+
 def test_check_of_the_clone(installed: Installed) -> None:
     proc = run([installed.crossgate, "check", "--extra-config-path", "zuul-tests.d",
                 str(installed.clone)], installed.work, installed.env)
