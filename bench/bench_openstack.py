@@ -289,8 +289,8 @@ def main() -> int:
                  + ", ".join(BAKED))
     bake = None
     if args.baked:
-        proc = sh(sys.executable, "-m", "crossgate.cli", "nodes", "image", BAKED[JOB],
-                  "--format", "json", capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, "-m", "crossgate.cli", "nodes", "image",
+                               BAKED[JOB], "--format", "json"], capture_output=True, text=True)
         if proc.returncode != 0:
             sys.exit(f"crossgate nodes image {BAKED[JOB]} failed:\n{proc.stdout}{proc.stderr}")
         bake = json.loads(proc.stdout.strip().splitlines()[-1])
