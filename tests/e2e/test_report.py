@@ -81,10 +81,13 @@ def test_failed_check_fails_the_job_with_its_evidence(tmp_path: Path) -> None:
     assert "HEALTH_ERR 1 osds down <marker-4711>" in console  # the evidence
     results = json.loads((build_dir / "work/logs/crossgate-results/results.json").read_text())
     assert results["failures"] == ["ceph/health on node1: cluster is HEALTH_ERR"]
-    # node2 (the report node) records no check, only the report's own phase marker
+    # node2 (the report node) records no check, only the report's own phase marker, which
+    # dates the report (results["reported"]) instead of making a phase
     assert results["nodes"] == ["node1", "node2"]
     assert {r["node"] for r in results["records"]} == {"node1"}
-    assert [p["phase"] for p in results["phases"] if p["phase"] == "report"] == ["report"]
+    assert {"count": 1, "file": "node2/phases.jsonl", "kind": "phases"} in results["sources"]
+    assert results["reported"] >= max(p["end"] for p in results["phases"])
+    assert "report" not in {p["phase"] for p in results["phases"]}
     assert (build_dir / "work/logs/crossgate-results/report.html").is_file()
 
 
