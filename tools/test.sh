@@ -5,7 +5,7 @@
 # (crossgate's jobs in a real Zuul started on this machine, compared with
 # crossgate run; needs root; docs/zuul.rst).
 #
-# CROSSGATE_TEST_ZUUL=0 leaves out the zuul stage (about 3 to 6 minutes of the 45).
+# CROSSGATE_TEST_ZUUL=0 leaves out the zuul stage (about 3 minutes of the 41).
 # TOX_ENVS, when set, names the environments to run instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
