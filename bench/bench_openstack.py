@@ -319,7 +319,8 @@ def main() -> int:
     med = {c: {k: statistics.median(r[k] for r in runs) for k in runs[0]}
            for c, runs in columns.items()}
     warm_med = med["warm"]
-    print(f"{JOB} on 3 local nodes (fake virt driver); "
+    driver = "" if JOB == "crossgate-ceph" else " (fake virt driver)"
+    print(f"{JOB} on 3 local nodes{driver}; "
           + ("a cold run (empty mirror), then " if args.cold else "")
           + f"{args.runs} warm run(s), median; {warm_med['checks']:.0f} checks passed"
           + (" (retried attempts!)" if any(r["attempts"] > 1 for rs in columns.values()
