@@ -12,9 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
-import contextlib
-
 from crossgate.nodes import LocalPool, NodeSpec
+from crossgate.nodes.bake import du
 from crossgate.nodes.images import DEFAULT_CACHE, cached_image, ensure_image
 from crossgate.nodes.labels import RECIPES
 from crossgate.nodes.state import load_state
@@ -34,12 +33,7 @@ def pss_kib(pids: list[int]) -> int:
 
 
 def du_mib(path: Path) -> float:
-    total = 0
-    for dirpath, _dirs, files in os.walk(path):
-        for f in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(dirpath, f)).st_blocks * 512
-    return total / 2**20
+    return du(path) / 2**20
 
 
 def boot_times(pool: LocalPool) -> dict[str, float]:

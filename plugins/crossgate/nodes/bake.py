@@ -38,7 +38,7 @@ import yaml
 
 from crossgate.resources import data_root
 
-from .images import DEFAULT_CACHE, _lock, ensure_image, lower_in_use, recipe_hash
+from .images import DEFAULT_CACHE, _lock, cached_image, ensure_image, publish, recipe_hash
 from .labels import RECIPES
 from .model import InvalidInput, NodeFailure
 
@@ -252,8 +252,6 @@ def baked_lowerdir(name: str, cache: Path = DEFAULT_CACHE) -> str:
 
 def _base_rootfs(bake: Bake, cache: Path, build: bool = True,
                  timeout: float = 900.0) -> Path | None:
-    from .images import cached_image
-
     if build:
         return ensure_image(bake.base, cache, None, timeout).rootfs
     return cached_image(RECIPES[bake.base], cache)
@@ -395,13 +393,7 @@ def _build(bake: Bake, key: str, base: Path, cache: Path, mirror_dir: Path | Non
             "build_dir": str(build_dir) if build_dir else None,
         }, indent=2))
         shutil.rmtree(project)
-        final = image_dir(cache, bake, key)
-        if final.exists():
-            if lower_in_use(final):
-                final.rename(parent / f".old-{key}-{os.getpid()}-{int(time.time())}")
-            else:
-                shutil.rmtree(final)
-        work.rename(final)
+        final = publish(work, image_dir(cache, bake, key))
         say(f"IMAGE: built {bake.name} (key {key}) in {seconds:.1f} s")
         return BakedImage(bake.name, key, final / "layer", base, True, seconds, build_dir)
     except BaseException:

@@ -270,15 +270,7 @@ def _build(recipe: Recipe, cache: Path, mirror: str | None, timeout: float) -> P
                 indent=2,
             )
         )
-        final = parent / digest
-        if final.exists():
-            # An incomplete or damaged earlier build of the same recipe. Nodes may still run on
-            # it (as their overlay lower layer): move it aside instead of deleting it then.
-            if lower_in_use(final):
-                final.rename(parent / f".old-{digest}-{os.getpid()}-{int(time.time())}")
-            else:
-                shutil.rmtree(final)
-        work.rename(final)
+        final = publish(work, parent / digest)
         return final / "rootfs"
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -306,6 +298,21 @@ def customise(rootfs: Path, mirror: str, recipe: Recipe) -> None:
     )
     for deb in (rootfs / "var/cache/apt/archives").glob("*.deb"):
         deb.unlink()
+
+
+def publish(work: Path, final: Path) -> Path:
+    """Rename a complete build ``work`` into place as ``final`` and return ``final``.
+
+    An earlier directory there is an incomplete or damaged build of the same key. Nodes may
+    still run on it (as their overlay lower layer): it is moved aside instead of deleted then.
+    """
+    if final.exists():
+        if lower_in_use(final):
+            final.rename(final.parent / f".old-{final.name}-{os.getpid()}-{int(time.time())}")
+        else:
+            shutil.rmtree(final)
+    work.rename(final)
+    return final
 
 
 def lower_in_use(path: Path) -> bool:
