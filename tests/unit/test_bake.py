@@ -194,3 +194,50 @@ def test_the_image_job_runs_what_crossgate_nodes_image_runs() -> None:
             job = item.get("job", {}) if isinstance(item, dict) else {}
             if job.get("name") == "crossgate-image-install":
                 assert job["run"] == made["run"]
+
+
+def test_a_changed_package_list_rebuilds_the_image(tree: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """ensure_baked (what crossgate run and crossgate nodes image call) uses a built image while
+    its inputs are unchanged, and builds a new one once a role's package list changes. The
+    install job itself is replaced here by one that records its call and leaves a layer; the
+    e2e tests build real images."""
+    from crossgate.runner import cli as run_cli
+
+    builds: list[str] = []
+
+    def install_job(args: object, pool_options: dict) -> int:
+        layer = pool_options["keep"]["image"]
+        (layer / "usr/bin").mkdir(parents=True)
+        (layer / "usr/bin/installed").write_text(str(len(builds)))
+        builds.append(str(layer))
+        return 0
+
+    base = tmp_path / "base-rootfs"
+    base.mkdir()
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(bk, "data_root", lambda: tree)
+    monkeypatch.setattr(bk, "_base_rootfs", lambda *a, **k: base)
+    monkeypatch.setattr(run_cli, "run", install_job)
+
+    def ensure() -> bk.BakedImage:
+        return bk.ensure_baked(CEPH.name, cache, build_root=tmp_path / "builds",
+                               say=lambda line: None)
+
+    first = ensure()
+    assert first.built and len(builds) == 1
+    again = ensure()
+    assert not again.built and again.key == first.key and again.layer == first.layer
+    assert len(builds) == 1
+    edit(tree / "roles/deploy-ceph/vars/main.yaml", "osd: [ceph-osd]", "osd: [ceph-osd, jq]")
+    changed = ensure()
+    assert changed.built and len(builds) == 2
+    assert changed.key != first.key and changed.layer != first.layer
+    assert (changed.layer / "usr/bin/installed").read_text() == "1"
+    assert bk.cached_bake(CEPH, cache, first.key) == first.layer  # the build before stays
+    edit(tree / "roles/deploy-ceph/vars/main.yaml", "osd: [ceph-osd, jq]", "osd: [ceph-osd, file]")
+    third = ensure()
+    assert third.built and len(builds) == 3
+    # two builds are kept: the newest and the one before it
+    assert bk.cached_bake(CEPH, cache, first.key) is None and not first.layer.exists()
+    assert bk.cached_bake(CEPH, cache, changed.key) == changed.layer

@@ -56,7 +56,7 @@ def run(tmp_path: Path, variables: dict, controller: list[str] | None = None,
     ({"deploy_openstack_tunnel_cidr": "172.24.6.0/30"}, None, None,
      "deploy_openstack_tunnel_cidr=172.24.6.0/30: not an IPv4 network"),
     ({"deploy_openstack_wait_timeout": 0}, None, None,
-     "deploy_openstack_wait_timeout=0, deploy_openstack_wait_delay=2, "
+     "deploy_openstack_wait_timeout=0, deploy_openstack_wait_delay=1, "
      "deploy_openstack_command_timeout=120: each must be 1 or more seconds"),
     ({"deploy_openstack_services": ["keystone", "placement", "glance", "nova", "neutron",
                                     "cinder"]}, None, None,

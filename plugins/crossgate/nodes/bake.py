@@ -336,6 +336,21 @@ def ensure_baked(
         os.close(fd)
 
 
+# Builds of one image kept in the cache: the new one and the one before it, which nodes booted
+# before the rebuild may still have as their lower layer (as nodepool keeps two builds).
+KEEP_BUILDS = 2
+
+
+def prune_builds(parent: Path, keep: int) -> list[Path]:
+    """Remove all but the ``keep`` newest complete builds under ``parent``; return the removed."""
+    builds = sorted((d for d in parent.iterdir()
+                     if d.is_dir() and not d.name.startswith(".") and (d / "stamp.json").is_file()),
+                    key=lambda d: (d / "stamp.json").stat().st_mtime, reverse=True)
+    for old in builds[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return builds[keep:]
+
+
 def _base_label(bake: Bake) -> str:
     from .labels import LABELS
 
@@ -372,7 +387,10 @@ def _build(bake: Bake, key: str, base: Path, cache: Path, mirror_dir: Path | Non
         if mirror_dir is not None:
             argv += ["--mirror-dir", str(mirror_dir)]
         args = parser.parse_args(argv)
-        rc = run_cli.run(args, pool_options={"keep": {"image": work / "layer"}})
+        # the node boots from the same cache the image goes to, and powers off cleanly before its
+        # upper layer is kept (a finished build's nodes are otherwise killed outright)
+        rc = run_cli.run(args, pool_options={"keep": {"image": work / "layer"},
+                                             "image_cache": cache, "grace": 30.0})
         builds = sorted(build_root.glob(f"*-{job['job']['name']}"), key=os.path.getmtime)
         build_dir = builds[-1] if builds else None
         if rc != 0 or not (work / "layer").is_dir():
@@ -394,6 +412,8 @@ def _build(bake: Bake, key: str, base: Path, cache: Path, mirror_dir: Path | Non
         }, indent=2))
         shutil.rmtree(project)
         final = publish(work, image_dir(cache, bake, key))
+        for old in prune_builds(parent, KEEP_BUILDS):
+            say(f"IMAGE: removed the older build {old.name} of {bake.name}")
         say(f"IMAGE: built {bake.name} (key {key}) in {seconds:.1f} s")
         return BakedImage(bake.name, key, final / "layer", base, True, seconds, build_dir)
     except BaseException:

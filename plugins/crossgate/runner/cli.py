@@ -170,9 +170,11 @@ def run(args: argparse.Namespace, pool_options: dict[str, Any] | None = None) ->
         from crossgate.nodes.labels import LABELS
         if args.provider == "inventory":
             return open_pool("inventory", pool_name, inventory=args.inventory)
+        # A finished build's nodes are deleted as a cloud deletes a server: no shutdown (their
+        # logs are fetched by then), unless the caller keeps a node's layer (grace given).
         return open_pool("local", pool_name, labels={**LABELS, **labels},
                          boot_timeout=args.boot_timeout, link_mtus=link_mtus,
-                         **(pool_options or {}))
+                         **{"grace": 0.0, **(pool_options or {})})
 
     if args.provider == "local":
         # A label that boots a baked image: build the image first if it is missing or stale
