@@ -2,13 +2,19 @@
 
 Prints the wall time of the whole build, of node start-up, of each playbook, the
 number of tasks and the mean per-task overhead (playbook time / tasks run).
-Run as root: python bench/bench_run.py [--runs N]
+
+With --compare, the same job also runs without the Ansible settings crossgate run takes from
+Zuul's executor (pipelining, SSH connection reuse, smart gathering with a fact cache), set back
+to Ansible's behaviour without them through ANSIBLE_* environment variables (which take
+precedence over the build's ansible.cfg), and both are printed side by side with the ratio.
+Run as root: python bench/bench_run.py [--runs N] [--compare]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -22,11 +28,24 @@ REPO = Path(__file__).resolve().parent.parent
 JOB = "crossgate-test-write-hosts-file"
 
 
-def one_run(root: Path) -> dict[str, float]:
+# What crossgate run's ansible.cfg sets as Zuul's executor does, undone: no pipelining (a
+# module is copied to the node and run in a second step), a new SSH connection per task, and
+# facts gathered by every play without a cache.
+WITHOUT_ZUUL_SETTINGS = {
+    "ANSIBLE_PIPELINING": "False",
+    "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o UserKnownHostsFile=/dev/null "
+                        "-o StrictHostKeyChecking=no -o LogLevel=ERROR",
+    "ANSIBLE_GATHERING": "implicit",
+    "ANSIBLE_CACHE_PLUGIN": "memory",
+}
+
+
+def one_run(root: Path, env: dict[str, str] | None = None) -> dict[str, float]:
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "crossgate.cli", "run", JOB, "--extra-config-path",
-         "zuul-tests.d", "--build-root", str(root)], cwd=REPO, capture_output=True, text=True)
+         "zuul-tests.d", "--build-root", str(root)], cwd=REPO, capture_output=True, text=True,
+        env={**os.environ, **(env or {})})
     wall = time.perf_counter() - start
     build_dir = sorted(root.glob(f"*-{JOB}"))[-1]
     build = json.loads((build_dir / "build.json").read_text())
@@ -44,14 +63,36 @@ def one_run(root: Path) -> dict[str, float]:
             "per_task": playbook_time / max(tasks, 1)}
 
 
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--compare", action="store_true",
+                    help="also run without Zuul's Ansible settings, side by side")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="crossgate-bench-run-") as tmp:
         one_run(Path(tmp))  # warm the image and pip caches
         runs = [one_run(Path(tmp)) for _ in range(args.runs)]
-    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        plain = ([one_run(Path(tmp), WITHOUT_ZUUL_SETTINGS) for _ in range(args.runs)]
+                 if args.compare else [])
+    med = medians(runs)
+    if plain:
+        other = medians(plain)
+        print(f"job {JOB} on 2 local nodes, {args.runs} warm run(s) each (median):")
+        print(f"  {'':34}{'Zuul settings':>14}{'without':>10}{'without/Zuul':>14}")
+        for key, label, unit in (("wall", "wall, whole build", "s"),
+                                 ("playbooks", "playbooks", "s"),
+                                 ("tasks", "tasks run", ""),
+                                 ("per_task", "per-task overhead", "s/task")):
+            ratio = other[key] / med[key] if med[key] else 0.0
+            fmt = ".0f" if key == "tasks" else ".2f"
+            print(f"  {label + (f' ({unit})' if unit else ''):34}{med[key]:>14{fmt}}"
+                  f"{other[key]:>10{fmt}}{ratio:>13.2f}x")
+        print("  without = " + ", ".join(f"{k}={v}" for k, v in WITHOUT_ZUUL_SETTINGS.items()))
+        return 0
     print(f"job {JOB} on 2 local nodes, {args.runs} warm runs (median):")
     print(f"  wall, whole build:           {med['wall']:.1f} s")
     print(f"  nodes up (2, parallel):      {med['nodes']:.1f} s (1 s resolution)")
