@@ -18,9 +18,15 @@ case "${CROSSGATE_TEST_ZUUL:-1}" in
         ;;
 esac
 envs=${TOX_ENVS:-$envs}
-bash tools/setup.sh
-bash tools/install-node-deps.sh
+# Each set-up step prints its time; tox prints each environment's at the end.
+timed() {
+    local start=$SECONDS
+    "$@"
+    echo "test.sh: set-up $(basename "$2") took $((SECONDS - start)) s"
+}
+timed bash tools/setup.sh
+timed bash tools/install-node-deps.sh
 case ",$envs," in
-    *,zuul,*) bash tools/install-zuul-deps.sh ;;
+    *,zuul,*) timed bash tools/install-zuul-deps.sh ;;
 esac
 exec .venv/bin/tox -e "$envs" "$@"
