@@ -15,7 +15,8 @@ import os
 import re
 import time
 
-LAYERS = ("network", "ceph", "openstack", "integration", "kubernetes", "cloudfoundry", "base")
+LAYERS = ("network", "ceph", "openstack", "integration", "interop", "kubernetes", "cloudfoundry",
+          "base")
 STATUSES = ("pass", "fail", "skip")
 CHECK_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(:.+)?$")
 DEFAULT_RESULTS_DIR = "/var/lib/crossgate/results"
