@@ -107,8 +107,8 @@ def test_invalid_record_names_file_line_and_field(tmp_path: Path) -> None:
     assert "node1/e2e.jsonl:3: layer 'storage' is not one of ['network'" in console
     assert build["warnings"] == [
         "invalid crossgate records: node1/e2e.jsonl:3: layer 'storage' is not one of "
-        "['network', 'ceph', 'openstack', 'integration', 'kubernetes', 'cloudfoundry', "
-        "'base']"]
+        "['network', 'ceph', 'openstack', 'integration', 'interop', 'kubernetes', "
+        "'cloudfoundry', 'base']"]
     # the records are in the logs to look at; no report was made from them
     out = build_dir / "work/logs/crossgate-results"
     assert (out / "records/node1/e2e.jsonl").is_file()
