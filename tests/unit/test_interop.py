@@ -175,6 +175,20 @@ def test_capability_verdicts(results: list, verdicts: dict, words: dict) -> None
         assert got["a"]["evidence"]["failed"][0]["traceback"] == "Traceback: boom"
 
 
+def test_a_class_whose_set_up_was_skipped_or_failed_gives_its_tests_that_outcome() -> None:
+    listing = small_listing()
+    res = ci.outcomes([
+        {"id": "setUpClass (t.A)", "status": "skip", "details": "Cinder is not available"},
+        {"id": "setUpClass (t.B)", "status": "fail", "details": "Traceback: no quotas"}])
+    got = ci.capability_verdicts(listing, res)
+    assert got["a"]["status"] == "skip" and "Cinder is not available" in got["a"]["reason"]
+    assert got["b"]["status"] == "fail"
+    assert got["b"]["evidence"]["failed"] == [{"test": "t.B.test_three",
+                                                "traceback": "Traceback: no quotas"}]
+    assert ci.summary(listing, res) == {"tests": 3, "passed": 0, "failed": 1, "skipped": 2,
+                                        "not_run": 0, "flagged": 1}
+
+
 def test_summary_counts() -> None:
     listing = small_listing()
     res = ci.outcomes([result("t.A.test_one", U1, "success"),
@@ -186,7 +200,7 @@ def test_summary_counts() -> None:
 tc = modload.module("crossgate_interop_tempest_conf", "validate-interop")
 CONTRACT = {"region": "RegionOne", "public_network": "public", "compute_hosts": ["c1", "c2"],
             "endpoints": {"identity": "u", "compute": "u", "image": "u", "network": "u",
-                          "volumev3": "u", "placement": "u"},
+                          "block-storage": "u", "placement": "u"},
             "ceph": {"object_store": "http://ctl:8080/swift/v1/AUTH_%(project_id)s"}}
 AUTH = {"username": "admin", "password": "s3cret", "project_name": "admin",
         "user_domain_name": "Default", "auth_url": "http://ctl:5000/v3/"}
@@ -204,6 +218,8 @@ def test_tempest_conf_from_the_contract() -> None:
                                       "designate": "false", "octavia": "false",
                                       "horizon": "false"}
     assert s["compute"]["min_compute_nodes"] == "2" and s["compute"]["flavor_ref_alt"] == "f2"
+    assert s["volume"]["catalog_type"] == "block-storage"
+    assert s["compute"]["max_microversion"] == "latest"
     assert s["identity"]["uri_v3"] == "http://ctl:5000/v3"
     assert s["network"]["public_network_id"] == "net-1"
     assert s["auth"]["use_dynamic_credentials"] == "true"
@@ -212,6 +228,9 @@ def test_tempest_conf_from_the_contract() -> None:
     ext = conf({"public_network": "public"}, catalog=("identity", "compute", "object-store"))
     assert ext["service_available"]["swift"] == "true"
     assert ext["service_available"]["cinder"] == "false"
+    old = conf({"public_network": "public"}, catalog=("identity", "volumev3"))
+    assert old["service_available"]["cinder"] == "true"
+    assert old["volume"]["catalog_type"] == "volumev3"
 
 
 def test_overrides_need_a_reason_and_win() -> None:
@@ -256,3 +275,27 @@ def test_a_subunit_stream_becomes_records(tmp_path: Path) -> None:
     assert by["a"]["evidence"]["failed"] == [{"test": "t.A.test_two",
                                               "traceback": "Traceback: boom"}]
     assert "no backups here" in by["b"]["reason"]
+
+
+def test_every_capability_of_the_platform_makes_a_valid_record(g2020: dict) -> None:
+    """Check names are lower case: networks-l2-CRUD is recorded as networks-l2-crud, with the
+    guideline's spelling in the evidence. No result at all: every capability fails, named."""
+    listing = ci.test_list(g2020, PLATFORM)
+    records = ci.capability_records(listing, {}, "ctl", 1.0, 78.0, records_util.make_record)
+    assert len(records) == 78
+    by = {r["check"]: r for r in records}
+    assert by["networks-l2-crud"]["evidence"]["capability"] == "networks-l2-CRUD"
+    flagged = {r["check"] for r in records
+               if r["reason"] == "every test of the capability is flagged"}
+    assert flagged == {"compute-servers-resize", "identity-v3-list-projects"}
+    assert {r["status"] for r in records if r["check"] not in flagged} == {"fail"}
+    assert all("not run" in r["reason"] for r in records if r["check"] not in flagged)
+
+
+def test_object_store_apis_come_from_its_info() -> None:
+    assert tc.info_url("http://ctl:8080/swift/v1/AUTH_%(project_id)s") == "http://ctl:8080/swift/info"
+    s = conf()
+    apis = tc.object_store_apis(s, {"swift": {"version": "x"}, "tempurl": {}, "slo": {},
+                                    "bulk_delete": {}})
+    assert apis == ["bulk_delete", "slo", "tempurl"]
+    assert s["object-storage-feature-enabled"]["discoverable_apis"] == "bulk_delete, slo, tempurl"

@@ -110,6 +110,11 @@ def main() -> int:
     # role of the tokens services send on behalf of users (service_token_roles_required).
     service_role = ensure(made, "role", "service", lambda: ident.find_role("service"),
                           lambda: ident.create_role(name="service"))
+    if "swift" in spec["services"]:
+        # the role of the object store's reseller admins (Swift's account quotas are set by
+        # them), which Tempest and Swift clients expect to exist
+        ensure(made, "role", "ResellerAdmin", lambda: ident.find_role("ResellerAdmin"),
+               lambda: ident.create_role(name="ResellerAdmin"))
     users = [("demo", spec["demo_project"], member_role)]
     users += [(u, "service", r) for u in spec["service_users"] for r in (admin_role, service_role)]
     for name, project_name, role in users:

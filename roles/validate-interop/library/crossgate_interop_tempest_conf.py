@@ -10,8 +10,9 @@ description:
     services, the public network, the compute hosts), makes what Tempest needs from the cloud
     when it is missing (two images and two flavors named O(prefix)-...), and writes
     tempest.conf (mode 0600: it holds the admin password) with dynamic credentials, the
-    services the catalog has, and O(overrides) (each a section, option, value and the reason
-    the deployment needs it).
+    services the catalog has, the object store's APIs as its /info lists them (Tempest skips
+    the tests of middleware it does not list), and O(overrides) (each a section, option, value
+    and the reason the deployment needs it).
   - Runs with the contract's client Python (openstacksdk). Returns what it wrote without the
     password.
 options:
@@ -72,6 +73,12 @@ overrides:
   description: The overrides applied, with their reasons.
   returned: always
   type: list
+object_store_apis:
+  description: >-
+    The APIs the object store lists in its /info (Tempest's discoverable_apis: the tests of
+    the others are skipped), or None without an object store.
+  returned: always
+  type: list
 """
 
 import configparser
@@ -81,9 +88,9 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 # catalog type -> Tempest's service_available option
-SERVICES = {"compute": "nova", "image": "glance", "network": "neutron", "volumev3": "cinder",
-            "object-store": "swift", "orchestration": "heat", "dns": "designate",
-            "load-balancer": "octavia", "placement": None, "identity": None}
+SERVICES = {"compute": "nova", "image": "glance", "network": "neutron",
+            "block-storage": "cinder", "volumev3": "cinder", "object-store": "swift",
+            "orchestration": "heat", "dns": "designate", "load-balancer": "octavia"}
 IMAGE_BYTES = 1024 * 1024
 
 
@@ -116,8 +123,13 @@ def settings_for(contract, auth, images, flavors, public_id, lock_path, catalog=
     types = set(contract.get("endpoints") or {}) or set(catalog)
     if (contract.get("ceph") or {}).get("object_store"):
         types.add("object-store")
-    available = {opt: str(t in types).lower() for t, opt in SERVICES.items() if opt}
+    available = {}
+    for t, opt in SERVICES.items():
+        available[opt] = "true" if t in types or available.get(opt) == "true" else "false"
     available["horizon"] = "false"
+    # Cinder's catalog type: block-storage (its official type) or the older volumev3
+    volume_type = "volumev3" if "volumev3" in types and "block-storage" not in types \
+        else "block-storage"
     computes = contract.get("compute_hosts") or []
     return {
         "DEFAULT": {"log_file": "tempest.log", "use_stderr": "false"},
@@ -129,19 +141,38 @@ def settings_for(contract, auth, images, flavors, public_id, lock_path, catalog=
         "identity": {"uri_v3": auth["auth_url"].rstrip("/"), "auth_version": "v3",
                      "region": contract.get("region", "RegionOne"), "v3_endpoint_type": "public"},
         "identity-feature-enabled": {"api_v2": "false"},
+        # every microversion the cloud offers (Tempest's own default tests none above the base)
         "compute": {"image_ref": images["image"], "image_ref_alt": images["image-alt"],
                     "flavor_ref": flavors["nano"], "flavor_ref_alt": flavors["micro"],
                     "min_compute_nodes": str(max(len(computes), 1)),
+                    "min_microversion": "2.1", "max_microversion": "latest",
                     "region": contract.get("region", "RegionOne")},
         "network": {"public_network_id": public_id,
                     "floating_network_name": contract.get("public_network", ""),
                     "region": contract.get("region", "RegionOne")},
         "image": {"region": contract.get("region", "RegionOne")},
-        "volume": {"catalog_type": "volumev3", "storage_protocol": "ceph",
+        "volume": {"catalog_type": volume_type, "storage_protocol": "ceph",
+                   "min_microversion": "3.0", "max_microversion": "latest",
                    "vendor_name": "Open Source", "region": contract.get("region", "RegionOne")},
         "object-storage": {"region": contract.get("region", "RegionOne")},
         "service_available": available,
     }
+
+
+def info_url(object_store_url):
+    """The Swift /info address of an object-store endpoint (.../v1/AUTH_... -> .../info)."""
+    base = object_store_url.split("/v1/", 1)[0] if "/v1/" in object_store_url \
+        else object_store_url.rstrip("/")
+    return base + "/info"
+
+
+def object_store_apis(settings, info):
+    """Tempest runs the object store's middleware tests (account quotas, temp URLs, ...) for
+    the APIs in discoverable_apis: the ones the object store lists in its /info."""
+    apis = sorted(k for k in info if k != "swift")
+    settings.setdefault("object-storage-feature-enabled", {})["discoverable_apis"] = \
+        ", ".join(apis)
+    return apis
 
 
 def apply_overrides(settings, overrides):
@@ -212,6 +243,11 @@ def main():
             e.get("type") for e in conn.service_catalog or [] if isinstance(e, dict)}
         settings = settings_for(contract, auth, images, flavors, public.id, p["lock_path"],
                                 catalog)
+        apis = None
+        if settings["service_available"]["swift"] == "true":
+            url = conn.object_store.get_endpoint()
+            response = conn.session.get(info_url(url), authenticated=False)
+            apis = object_store_apis(settings, response.json())
         apply_overrides(settings, p["overrides"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
@@ -234,7 +270,7 @@ def main():
     shown = {s: dict(o) for s, o in settings.items()}
     shown["auth"]["admin_password"] = "***"
     module.exit_json(changed=changed or bool(made), settings=shown, made=made,
-                     overrides=p["overrides"])
+                     overrides=p["overrides"], object_store_apis=apis)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import re
 
 STATUSES = ("required", "advisory", "deprecated", "removed")
 UUID_RE = re.compile(r"^(?:id-)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+CLASS_FIXTURE_RE = re.compile(r"^setUpClass \(([\w.]+)\)$")
 ID_IN_NAME_RE = re.compile(r"\bid-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b")
 # how stestr/subunit name a test's outcome, and what each counts as
 OUTCOMES = {"success": "pass", "xfail": "pass", "fail": "fail", "uxsuccess": "fail",
@@ -160,10 +161,16 @@ def test_uuid(test_id):
 def outcomes(results):
     """Reduce raw results (dicts: id, status, details) to uuid -> the last outcome of a test
     carrying that id: status pass/fail/skip, the test's name and its details (traceback or
-    skip reason)."""
+    skip reason). A class whose setUpClass was skipped or failed ran none of its tests: it is
+    kept as ``class:<module.Class>`` with that outcome, which its tests then take."""
     out = {}
     for r in results:
         status = OUTCOMES.get(r.get("status"), "fail" if r.get("status") else None)
+        fixture = CLASS_FIXTURE_RE.match(r.get("id", ""))
+        if fixture and status in ("skip", "fail"):
+            out["class:" + fixture.group(1)] = {"status": status, "test": r["id"],
+                                                "details": str(r.get("details") or "")}
+            continue
         uuid = test_uuid(r.get("id", ""))
         if status is None or uuid is None:
             continue
@@ -183,6 +190,13 @@ def capability_verdicts(listing, results, max_detail=4000):
         passed, failed, skipped, missing = [], [], [], []
         for t in counted:
             got = results.get(t["id"])
+            if got is None:
+                # none of the test's names ran: did its class's set-up skip or fail?
+                for name in [t["name"], *t["aliases"]]:
+                    fixture = results.get("class:" + name.rsplit(".", 1)[0])
+                    if fixture is not None:
+                        got = dict(fixture, test=name)
+                        break
             if got is None:
                 missing.append(t["name"])
             elif got["status"] == "pass":
@@ -224,12 +238,22 @@ def summary(listing, results):
     counted = {t["id"] for c in listing["capabilities"].values() for t in c["tests"]
                if not t["flagged"]}
     by = {"pass": 0, "fail": 0, "skip": 0}
+    classes = {}
+    for c in listing["capabilities"].values():
+        for t in c["tests"]:
+            for name in [t["name"], *t["aliases"]]:
+                fixture = results.get("class:" + name.rsplit(".", 1)[0])
+                if fixture is not None:
+                    classes.setdefault(t["id"], fixture["status"])
+    not_run = 0
     for uuid in counted:
-        if uuid in results:
-            by[results[uuid]["status"]] += 1
+        status = results[uuid]["status"] if uuid in results else classes.get(uuid)
+        if status is None:
+            not_run += 1
+        else:
+            by[status] += 1
     return {"tests": len(counted), "passed": by["pass"], "failed": by["fail"],
-            "skipped": by["skip"], "not_run": len(counted - set(results)),
-            "flagged": len(listing["excluded"])}
+            "skipped": by["skip"], "not_run": not_run, "flagged": len(listing["excluded"])}
 
 
 LAYER = "interop"
@@ -237,13 +261,15 @@ RESULTS_NAME = "interop"
 
 
 def capability_records(listing, results, node, started, duration, make_record):
-    """One record of layer ``interop`` per capability (check ``NAME``), from the verdicts;
+    """One record of layer ``interop`` per capability (check: its name in lower case, as
+    check names are; the name as the guideline writes it is in the evidence), from the verdicts;
     ``make_record`` is crossgate_records.make_record (passed in, so that this file imports
     nothing outside the standard library)."""
     out = []
     per = duration / max(len(listing["capabilities"]), 1)
     for cap, v in capability_verdicts(listing, results).items():
-        evidence = dict(v["evidence"], guideline=listing["guideline"], target=listing["target"])
-        out.append(make_record(LAYER, cap, v["status"], node, started, evidence, v["reason"],
-                               duration=per))
+        evidence = dict(v["evidence"], capability=cap, guideline=listing["guideline"],
+                        target=listing["target"])
+        out.append(make_record(LAYER, cap.lower(), v["status"], node, started, evidence,
+                               v["reason"], duration=per))
     return out
