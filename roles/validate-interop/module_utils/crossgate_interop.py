@@ -179,6 +179,19 @@ def outcomes(results):
     return out
 
 
+def result_of(test, results):
+    """The outcome of a listed test in ``results`` (what outcomes returned): its own, or, when
+    none of its names ran, that of its class's set-up (skipped or failed), or None."""
+    got = results.get(test["id"])
+    if got is not None:
+        return got
+    for name in [test["name"], *test["aliases"]]:
+        fixture = results.get("class:" + name.rsplit(".", 1)[0])
+        if fixture is not None:
+            return dict(fixture, test=name)
+    return None
+
+
 def capability_verdicts(listing, results, max_detail=4000):
     """One verdict per capability of ``listing`` (what test_list returned) from ``results``
     (what outcomes returned): pass when every counted test passed; fail when one failed or was
@@ -189,14 +202,7 @@ def capability_verdicts(listing, results, max_detail=4000):
         counted = [t for t in c["tests"] if not t["flagged"]]
         passed, failed, skipped, missing = [], [], [], []
         for t in counted:
-            got = results.get(t["id"])
-            if got is None:
-                # none of the test's names ran: did its class's set-up skip or fail?
-                for name in [t["name"], *t["aliases"]]:
-                    fixture = results.get("class:" + name.rsplit(".", 1)[0])
-                    if fixture is not None:
-                        got = dict(fixture, test=name)
-                        break
+            got = result_of(t, results)
             if got is None:
                 missing.append(t["name"])
             elif got["status"] == "pass":
@@ -235,23 +241,16 @@ def capability_verdicts(listing, results, max_detail=4000):
 
 def summary(listing, results):
     """Counts for the report: tests listed, and of those passed, failed, skipped, not run."""
-    counted = {t["id"] for c in listing["capabilities"].values() for t in c["tests"]
+    counted = {t["id"]: t for c in listing["capabilities"].values() for t in c["tests"]
                if not t["flagged"]}
     by = {"pass": 0, "fail": 0, "skip": 0}
-    classes = {}
-    for c in listing["capabilities"].values():
-        for t in c["tests"]:
-            for name in [t["name"], *t["aliases"]]:
-                fixture = results.get("class:" + name.rsplit(".", 1)[0])
-                if fixture is not None:
-                    classes.setdefault(t["id"], fixture["status"])
     not_run = 0
-    for uuid in counted:
-        status = results[uuid]["status"] if uuid in results else classes.get(uuid)
-        if status is None:
+    for t in counted.values():
+        got = result_of(t, results)
+        if got is None:
             not_run += 1
         else:
-            by[status] += 1
+            by[got["status"]] += 1
     return {"tests": len(counted), "passed": by["pass"], "failed": by["fail"],
             "skipped": by["skip"], "not_run": not_run, "flagged": len(listing["excluded"])}
 
