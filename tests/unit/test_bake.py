@@ -241,3 +241,20 @@ def test_a_changed_package_list_rebuilds_the_image(tree: Path, tmp_path: Path,
     # two builds are kept: the newest and the one before it
     assert bk.cached_bake(CEPH, cache, first.key) is None and not first.layer.exists()
     assert bk.cached_bake(CEPH, cache, changed.key) == changed.layer
+
+
+def test_pruning_keeps_the_newest_builds_and_any_build_in_use(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    now = time.time()
+    for age, name in enumerate(["new", "previous", "in-use", "old"]):
+        (tmp_path / name / "layer").mkdir(parents=True)
+        stamp = tmp_path / name / "stamp.json"
+        stamp.write_text("{}")
+        os.utime(stamp, (now - age, now - age))
+    (tmp_path / ".build-x").mkdir()
+    monkeypatch.setattr(bk, "lower_in_use", lambda path: path.name == "in-use")
+    assert bk.prune_builds(tmp_path, 2) == [tmp_path / "old"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".build-x", "in-use", "new", "previous"]

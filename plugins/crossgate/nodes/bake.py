@@ -38,7 +38,15 @@ import yaml
 
 from crossgate.resources import data_root
 
-from .images import DEFAULT_CACHE, _lock, cached_image, ensure_image, publish, recipe_hash
+from .images import (
+    DEFAULT_CACHE,
+    _lock,
+    cached_image,
+    ensure_image,
+    lower_in_use,
+    publish,
+    recipe_hash,
+)
 from .labels import RECIPES
 from .model import InvalidInput, NodeFailure
 
@@ -342,13 +350,15 @@ KEEP_BUILDS = 2
 
 
 def prune_builds(parent: Path, keep: int) -> list[Path]:
-    """Remove all but the ``keep`` newest complete builds under ``parent``; return the removed."""
+    """Remove all but the ``keep`` newest complete builds under ``parent``; return the removed.
+    An older build still the lower layer of a running node stays (as publish leaves it)."""
     builds = sorted((d for d in parent.iterdir()
                      if d.is_dir() and not d.name.startswith(".") and (d / "stamp.json").is_file()),
                     key=lambda d: (d / "stamp.json").stat().st_mtime, reverse=True)
-    for old in builds[keep:]:
+    removed = [old for old in builds[keep:] if not lower_in_use(old)]
+    for old in removed:
         shutil.rmtree(old, ignore_errors=True)
-    return builds[keep:]
+    return removed
 
 
 def _base_label(bake: Bake) -> str:
