@@ -299,3 +299,26 @@ def test_object_store_apis_come_from_its_info() -> None:
                                     "bulk_delete": {}})
     assert apis == ["bulk_delete", "slo", "tempurl"]
     assert s["object-storage-feature-enabled"]["discoverable_apis"] == "bulk_delete, slo, tempurl"
+    # an object store that lists no digests (RGW) verifies HMAC-SHA1 temporary URLs only
+    assert s["object-storage-feature-enabled"]["tempurl_digest_hashlib"] == "sha1"
+
+
+@pytest.mark.parametrize(("tempurl", "digest"), [
+    ({}, "sha1"),
+    ({"methods": ["GET", "PUT"]}, "sha1"),
+    ({"allowed_digests": ["sha1", "sha256", "sha512"]}, "sha256"),
+    ({"allowed_digests": ["sha512", "sha1"]}, "sha512"),
+    ({"allowed_digests": ["sha1"]}, "sha1"),
+])
+def test_temporary_urls_are_signed_with_a_digest_the_object_store_allows(
+        tempurl: dict, digest: str) -> None:
+    assert tc.tempurl_digest(tempurl) == digest
+    s = conf()
+    tc.object_store_apis(s, {"tempurl": tempurl})
+    assert s["object-storage-feature-enabled"]["tempurl_digest_hashlib"] == digest
+
+
+def test_without_temporary_urls_no_digest_is_set() -> None:
+    s = conf()
+    tc.object_store_apis(s, {"slo": {}})
+    assert "tempurl_digest_hashlib" not in s["object-storage-feature-enabled"]

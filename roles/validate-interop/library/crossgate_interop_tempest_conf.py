@@ -170,9 +170,24 @@ def object_store_apis(settings, info):
     """Tempest runs the object store's middleware tests (account quotas, temp URLs, ...) for
     the APIs in discoverable_apis: the ones the object store lists in its /info."""
     apis = sorted(k for k in info if k != "swift")
-    settings.setdefault("object-storage-feature-enabled", {})["discoverable_apis"] = \
-        ", ".join(apis)
+    features = settings.setdefault("object-storage-feature-enabled", {})
+    features["discoverable_apis"] = ", ".join(apis)
+    if "tempurl" in info:
+        features["tempurl_digest_hashlib"] = tempurl_digest(info["tempurl"])
     return apis
+
+
+def tempurl_digest(tempurl):
+    """The digest Tempest signs temporary URLs with: SHA-256 when the object store allows it,
+    else the strongest it lists. An object store that lists no allowed_digests (RGW, Swift
+    before 2.22) verifies HMAC-SHA1 only."""
+    allowed = (tempurl or {}).get("allowed_digests") if isinstance(tempurl, dict) else None
+    if not allowed:
+        return "sha1"
+    for digest in ("sha256", "sha512", "sha1"):
+        if digest in allowed:
+            return digest
+    return str(allowed[0])
 
 
 def apply_overrides(settings, overrides):
