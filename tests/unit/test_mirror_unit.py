@@ -211,6 +211,7 @@ def test_urls() -> None:
         "apt": "http://10.240.1.1:8780/apt/",
         "wheels": "http://10.240.1.1:8780/wheels/",
         "pypi": "http://10.240.1.1:8780/wheels/simple/",
+        "go": "http://10.240.1.1:8780/go/",
     }
     assert server.base_url("::1", 80) == "http://[::1]:80"
 
@@ -230,6 +231,9 @@ def test_urls() -> None:
         ("/apt/./Packages", True),
         ("/apt/../wheels/x.whl", True),
         ("/wheels/../../etc/passwd", False),
+        ("/go/kubernetes-1.34-0123456789ab/bin/kubelet", True),
+        ("/go/../.state/go/mod", False),
+        ("/gopher", False),
     ],
 )
 def test_allowed_path(path: str, ok: bool) -> None:

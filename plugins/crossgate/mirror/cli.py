@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import apt, server, wheels
+from . import apt, gobuild, server, wheels
 from .model import (
     DEFAULT_DIR,
     DEFAULT_PORT,
@@ -85,7 +85,22 @@ def add_parser(subparsers: Any) -> None:
         default=6 * 3600,
         help="seconds after which apt lists are updated (default %(default)s)",
     )
-    sync.add_argument("--timeout", type=float, default=1800.0, help="seconds per apt/pip step")
+    sync.add_argument(
+        "--go-pins",
+        type=Path,
+        metavar="FILE",
+        help="YAML file of program sets pinned to Go module versions (built into go/)",
+    )
+    sync.add_argument(
+        "--go-set",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="program set of --go-pins to build (once per version set); repeatable",
+    )
+    sync.add_argument("--go", default="go", help="the go command (default: %(default)s)")
+    sync.add_argument("--timeout", type=float, default=1800.0,
+                      help="seconds per apt/pip step and per Go group build")
     sync.set_defaults(func=cmd_sync)
 
     serve = sub.add_parser(
@@ -167,10 +182,19 @@ def wheel_summary(r: WheelReport) -> str:
 @_guard
 def cmd_sync(args: argparse.Namespace) -> int:
     packages = split_names(args.package)
-    if not packages and not args.requirement and not args.requirements_file:
+    if not packages and not args.requirement and not args.requirements_file and not args.go_set:
         raise InvalidInput(
-            "--package", "", "at least one --package, --requirement or --requirements-file"
+            "--package", "",
+            "at least one --package, --requirement, --requirements-file or --go-set"
         )
+    if bool(args.go_set) != bool(args.go_pins):
+        raise InvalidInput("--go-set" if args.go_pins else "--go-pins",
+                           "", "--go-pins FILE and --go-set NAME together")
+    go_sets = gobuild.load_sets(args.go_pins) if args.go_pins else {}
+    for name in args.go_set:
+        if name not in go_sets:
+            raise InvalidInput("--go-set", name, "one of " + ", ".join(sorted(go_sets))
+                               + f" (the sets of {args.go_pins})")
     positive(args.timeout, "--timeout")
     if args.lists_max_age < 0:
         raise InvalidInput("--lists-max-age", args.lists_max_age, "0 or more seconds")
@@ -204,6 +228,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
         out["wheels"] = wreport.to_dict()
         if args.format == "text":
             print(wheel_summary(wreport))
+    for name in args.go_set:
+        greport = gobuild.GoBuilder(
+            args.dir, args.go, args.timeout,
+            progress=(lambda line: print(line, flush=True)) if args.format == "text" else None,
+        ).build(name, go_sets[name])
+        out.setdefault("go", []).append(greport.to_dict())  # type: ignore[union-attr]
+        if args.format == "text":
+            print(f"go: {name}: {len(greport.programs)} programs in {greport.bin_dir}; "
+                  + ("built" if greport.built else "built before") + f"; {greport.seconds:.1f}s")
     if args.format == "json":
         print(json.dumps(out, indent=2))
     return 0

@@ -1,4 +1,4 @@
-"""The mirror's HTTP server process: serves ``apt/`` and ``wheels/`` of a mirror folder.
+"""The mirror's HTTP server process: serves ``apt/``, ``wheels/`` and ``go/`` of a mirror folder.
 
 Started by crossgate.mirror.server as ``python httpd.py --address A --port P --directory D``
 (standard library only, so it runs from its file). Paths with a component starting with a dot
@@ -18,7 +18,7 @@ import socket
 import sys
 import urllib.parse
 
-SERVED = ("apt", "wheels")
+SERVED = ("apt", "wheels", "go")
 
 
 def allowed_path(url_path: str) -> bool:

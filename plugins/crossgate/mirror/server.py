@@ -74,12 +74,13 @@ def base_url(address: str, port: int) -> str:
 
 
 def mirror_urls(address: str, port: int) -> dict[str, str]:
-    """The URLs nodes use: apt repository, wheel links and simple index."""
+    """The URLs nodes use: apt repository, wheel links, simple index and Go programs."""
     base = base_url(address, port)
     return {
         "apt": f"{base}/apt/",
         "wheels": f"{base}/wheels/",
         "pypi": f"{base}/wheels/simple/",
+        "go": f"{base}/go/",
     }
 
 

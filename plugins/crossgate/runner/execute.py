@@ -538,6 +538,10 @@ class Executor:
 
         packages = [str(p) for p in self.job.vars.get("crossgate_mirror_packages") or []]
         reqs = [str(r) for r in self.job.vars.get("crossgate_mirror_requirements") or []]
+        go_sets = self.job.vars.get("crossgate_mirror_go_sets") or []
+        if not isinstance(go_sets, list) or not all(isinstance(n, str) for n in go_sets):
+            raise RunError(f"job variable crossgate_mirror_go_sets={go_sets!r}: allowed: a "
+                           "list of program set names of crossgate_mirror_go_pins")
         try:
             if packages:
                 rep = sync_apt(packages, self.options.mirror_dir)
@@ -552,6 +556,18 @@ class Executor:
                     f"MIRROR: pip {len(reqs)} requirement(s), {wrep.wheels} wheel(s): "
                     f"{wrep.downloaded} downloaded ({wrep.downloaded_bytes} bytes), "
                     f"{wrep.present} present, {wrep.seconds:.1f} s")
+            if go_sets:
+                from crossgate.mirror.gobuild import sync_go
+
+                pins = self.checkout_file("crossgate_mirror_go_pins",
+                                          "roles/deploy-kubernetes/files/programs.yaml")
+                for name in go_sets:
+                    grep = sync_go(pins, name, self.options.mirror_dir,
+                                   progress=lambda line: self.console.line(f"MIRROR: {line}"))
+                    self.console.line(
+                        f"MIRROR: go {name}: {len(grep.programs)} program(s) in "
+                        f"go/{name}-{grep.key}: " + ("built" if grep.built else "built before")
+                        + f", {grep.seconds:.1f} s")
         except MirrorError as exc:
             raise RunError(f"host mirror: {exc}") from exc
 
@@ -559,20 +575,25 @@ class Executor:
         """`crossgate_mirror_constraints`: a constraints file for the wheel sync, as a path
         inside one of the build's project checkouts (the job's own project first), the way
         a site's mirror is built from a release's upper-constraints."""
-        rel = self.job.vars.get("crossgate_mirror_constraints")
-        if not rel:
+        if not self.job.vars.get("crossgate_mirror_constraints"):
             return None
-        if not isinstance(rel, str) or Path(rel).is_absolute() or ".." in Path(rel).parts:
-            raise RunError(f"job variable crossgate_mirror_constraints={rel!r}: allowed: a "
-                           "relative path inside a project checkout, such as "
-                           "roles/deploy-openstack/files/constraints/2026.2.txt")
+        return self.checkout_file("crossgate_mirror_constraints",
+                                  "roles/deploy-openstack/files/constraints/2026.2.txt")
+
+    def checkout_file(self, var: str, example: str) -> Path:
+        """The file job variable VAR names, a relative path inside one of the build's project
+        checkouts (the job's own project first)."""
+        rel = self.job.vars.get(var)
+        if not rel or not isinstance(rel, str) or Path(rel).is_absolute() \
+                or ".." in Path(rel).parts:
+            raise RunError(f"job variable {var}={rel!r}: allowed: a relative path inside a "
+                           f"project checkout, such as {example}")
         roots = [self.project.root] + [p.root for p in self.projects if p is not self.project]
         for root in roots:
             if (root / rel).is_file():
                 return root / rel
-        raise RunError(f"job variable crossgate_mirror_constraints={rel!r}: no such file in "
-                       "the checkouts of " + ", ".join(str(r) for r in roots)
-                       + "; allowed: a file of one of them")
+        raise RunError(f"job variable {var}={rel!r}: no such file in the checkouts of "
+                       + ", ".join(str(r) for r in roots) + "; allowed: a file of one of them")
 
     def start_mirror(self, provider: Provider) -> Any:
         """Serve the mirror on the pool's host address; the URLs reach the playbooks
@@ -581,7 +602,8 @@ class Executor:
         root = self.options.mirror_dir
         if root is None:
             return None
-        if not ((root / "apt" / "Packages").exists() or (root / "wheels").is_dir()):
+        if not ((root / "apt" / "Packages").exists() or (root / "wheels").is_dir()
+                or (root / "go").is_dir()):
             return None
         host_address = provider.host_address()
         if host_address is None:
@@ -599,6 +621,8 @@ class Executor:
         if (root / "wheels" / "simple").is_dir():
             self.site_vars["crossgate_mirror_pypi_url"] = urls["pypi"]
             self.site_vars["crossgate_mirror_wheels_url"] = urls["wheels"]
+        if (root / "go").is_dir():
+            self.site_vars["crossgate_mirror_go_url"] = urls["go"]
         self.console.line("MIRROR: serving " + ", ".join(
             f"{k}={v}" for k, v in sorted(self.site_vars.items())))
         return server

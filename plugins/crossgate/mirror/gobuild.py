@@ -1,0 +1,325 @@
+"""Programs built from Go modules into the mirror (``go/``), for layers whose components have
+no package here (Kubernetes, cloud-provider-openstack, CSI sidecars, etcd).
+
+A *program set* is pinned in a YAML file: a mapping of set names to groups; a group is one Go
+module at one version and the programs (main packages) built from it::
+
+    kubernetes-1.34:
+      kubernetes:
+        module: k8s.io/kubernetes
+        version: v1.34.4
+        local-replaces: v0.34.4        # its staging modules are released as v0.X.Y
+        version-ldflags: true          # stamp the components' version (as its own build does)
+        programs:
+          kube-apiserver: cmd/kube-apiserver
+      etcd:
+        module: go.etcd.io/etcd/server/v3
+        version: v3.6.6
+        programs:
+          etcd: .
+
+Each group is built in a module of its own made for it: it requires the group's module at its
+pinned version and nothing else, so Go's version selection gives the dependency versions that
+module was released with, and it repeats the module's ``replace`` directives, which apply only
+inside that module's own tree: a replacement by another module is copied; a replacement by a
+local folder (a module kept in the same repository, such as Kubernetes' staging modules)
+becomes that module at ``local-replaces`` (default: the group's version). Programs are built
+with ``-trimpath`` into ``go/<set>-<key>/bin`` with a ``manifest.json`` (sha256 and size of
+each); the key is a digest of the Go version and the generated modules, so a set is built once
+per version set, and a changed pin builds a new one. Go's module and build caches stay under
+the mirror's ``.state/go`` (cached like images). ``go/<set>.json`` names the current build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .model import InvalidInput, SyncFailure
+
+GROUP_KEYS = {"module", "version", "programs", "local-replaces", "version-ldflags"}
+VERSION = re.compile(r"^v\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$")
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+MODULE = re.compile(r"^[a-z0-9.-]+\.[a-z]+(/[A-Za-z0-9._~-]+)*$")
+PACKAGE = re.compile(r"^(\.|[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)$")
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    module: str
+    version: str
+    programs: dict[str, str]
+    local_replaces: str
+    version_ldflags: bool = False
+
+    def package(self, program: str) -> str:
+        rel = self.programs[program]
+        return self.module if rel == "." else f"{self.module}/{rel}"
+
+
+def binary_name(package: str) -> str:
+    """The file name go build gives a main package (a major-version suffix is skipped)."""
+    parts = package.split("/")
+    if len(parts) > 1 and re.fullmatch(r"v\d+", parts[-1]):
+        return parts[-2]
+    return parts[-1]
+
+
+@dataclass
+class GoReport:
+    set: str
+    key: str
+    bin_dir: str
+    programs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    built: bool = False
+    seconds: float = 0.0
+    group_seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_sets(path: Path) -> dict[str, list[Group]]:
+    """Every program set of a pin file; InvalidInput naming the place of a bad entry."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInput("go pins", str(path), f"a readable YAML file ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise InvalidInput("go pins", str(path), f"valid YAML ({exc})") from exc
+    if not isinstance(data, dict) or not data:
+        raise InvalidInput(f"{path}", type(data).__name__, "a mapping of set names to groups")
+    return {str(name): parse_set(f"{path}: {name}", name, groups)
+            for name, groups in data.items()}
+
+
+def parse_set(where: str, name: object, groups: object) -> list[Group]:
+    if not isinstance(name, str) or not NAME.match(name):
+        raise InvalidInput(where, name, "a set name of lower-case letters, digits, '.', '_', '-'")
+    if not isinstance(groups, dict) or not groups:
+        raise InvalidInput(where, groups, "a mapping of group names to groups")
+    out = []
+    for gname, g in groups.items():
+        at = f"{where}.{gname}"
+        if not isinstance(gname, str) or not NAME.match(gname):
+            raise InvalidInput(at, gname,
+                               "a group name of lower-case letters, digits, '.', '_', '-'")
+        if not isinstance(g, dict):
+            raise InvalidInput(at, g, "a mapping with module, version and programs")
+        unknown = sorted(set(g) - GROUP_KEYS)
+        if unknown:
+            raise InvalidInput(f"{at}.{unknown[0]}", g[unknown[0]],
+                               "one of the keys " + ", ".join(sorted(GROUP_KEYS)))
+        for key in ("module", "version", "programs"):
+            if key not in g:
+                raise InvalidInput(f"{at}.{key}", None, "a value (module, version and programs "
+                                   "are required)")
+        if not isinstance(g["module"], str) or not MODULE.match(g["module"]):
+            raise InvalidInput(f"{at}.module", g["module"], "a Go module path such as "
+                               "k8s.io/kubernetes")
+        for key in ("version", "local-replaces"):
+            if key in g and (not isinstance(g[key], str) or not VERSION.match(g[key])):
+                raise InvalidInput(f"{at}.{key}", g[key], "a semantic version such as v1.34.4")
+        programs = g["programs"]
+        if not isinstance(programs, dict) or not programs:
+            raise InvalidInput(f"{at}.programs", programs,
+                               "a mapping of program names to package folders ('.' for the "
+                               "module's root)")
+        for prog, rel in programs.items():
+            if not isinstance(prog, str) or not NAME.match(prog):
+                raise InvalidInput(f"{at}.programs", prog, "a program name of lower-case "
+                                   "letters, digits, '.', '_', '-'")
+            if not isinstance(rel, str) or not PACKAGE.match(rel) or ".." in rel.split("/"):
+                raise InvalidInput(f"{at}.programs.{prog}", rel, "a package folder inside the "
+                                   "module, such as cmd/kubelet, or '.'")
+        if not isinstance(g.get("version-ldflags", False), bool):
+            raise InvalidInput(f"{at}.version-ldflags", g["version-ldflags"], "true or false")
+        out.append(Group(gname, g["module"], g["version"], dict(programs),
+                         g.get("local-replaces", g["version"]), g.get("version-ldflags", False)))
+    names = [p for g in out for p in g.programs]
+    dup = sorted({p for p in names if names.count(p) > 1})
+    if dup:
+        raise InvalidInput(f"{where}.programs", dup[0], "program names unique within a set")
+    return out
+
+
+def replaces(gomod: str) -> list[tuple[str, str, str]]:
+    """The replace directives of a go.mod: (old, new, new version or '' for a folder)."""
+    out = []
+    block = False
+    for raw in gomod.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if block:
+            if line == ")":
+                block = False
+                continue
+            body = line
+        elif line.startswith("replace"):
+            body = line[len("replace"):].strip()
+            if body == "(":
+                block = True
+                continue
+        else:
+            continue
+        if "=>" not in body:
+            continue
+        left, right = (s.split() for s in body.split("=>", 1))
+        if not left or not right:
+            continue
+        out.append((left[0], right[0], right[1] if len(right) > 1 else ""))
+    return out
+
+
+def go_directive(gomod: str) -> str:
+    m = re.search(r"^go\s+(\d+\.\d+(\.\d+)?)\s*$", gomod, re.M)
+    return m.group(1) if m else "1.22"
+
+
+def module_file(group: Group, upstream: str) -> str:
+    """The go.mod of the module made to build GROUP, given the go.mod of its module."""
+    lines = [f"module crossgate.invalid/build/{group.name}", "",
+             f"go {go_directive(upstream)}", "", f"require {group.module} {group.version}", ""]
+    reps = []
+    for old, new, ver in replaces(upstream):
+        if ver:
+            reps.append(f"\t{old} => {new} {ver}")
+        elif new.startswith(("./", "../")) and "FORBIDDEN" not in new and old != group.module:
+            reps.append(f"\t{old} => {old} {group.local_replaces}")
+        # anything else (a folder that is not a module of the same repository) is left out
+    if reps:
+        lines += ["replace (", *sorted(set(reps)), ")", ""]
+    lines += ["tool (", *(f"\t{group.package(p)}" for p in group.programs), ")", ""]
+    return "\n".join(lines)
+
+
+def ldflags(group: Group) -> str:
+    flags = ["-s", "-w"]
+    if group.version_ldflags:
+        m = re.match(r"v(\d+)\.(\d+)", group.version)
+        major, minor = m.groups() if m else ("", "")
+        for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+            flags += [f"-X {pkg}.gitVersion={group.version}", f"-X {pkg}.gitMajor={major}",
+                      f"-X {pkg}.gitMinor={minor}", f"-X {pkg}.gitTreeState=clean"]
+    return " ".join(flags)
+
+
+class GoBuilder:
+    """Builds program sets into ROOT/go with the go command GO."""
+
+    def __init__(self, root: Path, go: str = "go", timeout: float = 3600.0,
+                 progress: Callable[[str], None] | None = None) -> None:
+        self.root = root
+        self.go = go
+        self.timeout = timeout
+        self.progress = progress or (lambda _line: None)
+        self.state = root / ".state" / "go"
+        self.env = dict(os.environ, GOMODCACHE=str(self.state / "mod"),
+                        GOCACHE=str(self.state / "build"), GOFLAGS="-modcacherw",
+                        GOTOOLCHAIN="local", CGO_ENABLED="0")
+
+    def run(self, args: list[str], cwd: Path, what: str) -> str:
+        try:
+            proc = subprocess.run([self.go, *args], cwd=cwd, env=self.env, text=True,
+                                  capture_output=True, timeout=self.timeout, check=False)
+        except FileNotFoundError as exc:
+            raise SyncFailure(f"{what}: the go command {self.go!r} is not installed") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise SyncFailure(f"{what}: 'go {' '.join(args)}' took longer than "
+                              f"{self.timeout:.0f} s (timeout)") from exc
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+            raise SyncFailure(f"{what}: 'go {' '.join(args)}' failed (rc {proc.returncode}) "
+                              f"in {cwd}:\n{tail}")
+        return proc.stdout
+
+    def go_version(self) -> str:
+        return self.run(["env", "GOVERSION"], self.root, "go version").strip()
+
+    def upstream_gomod(self, group: Group) -> str:
+        out = self.run(["mod", "download", "-json", f"{group.module}@{group.version}"],
+                       self.root, f"group {group.name}: download {group.module}@{group.version}")
+        return Path(json.loads(out)["GoMod"]).read_text(encoding="utf-8")
+
+    def build(self, set_name: str, groups: list[Group]) -> GoReport:
+        started = time.monotonic()
+        self.root.mkdir(parents=True, exist_ok=True)
+        gover = self.go_version()
+        files = {g.name: module_file(g, self.upstream_gomod(g)) for g in groups}
+        digest = hashlib.sha256(json.dumps(
+            [gover, {g.name: [files[g.name], ldflags(g), g.programs] for g in groups}],
+            sort_keys=True).encode()).hexdigest()[:12]
+        out = self.root / "go" / f"{set_name}-{digest}"
+        report = GoReport(set_name, digest, str(out / "bin"))
+        manifest = out / "manifest.json"
+        if manifest.is_file():
+            report.programs = json.loads(manifest.read_text())["programs"]
+            report.seconds = time.monotonic() - started
+            self.progress(f"go: {set_name}: {len(report.programs)} programs built before "
+                          f"({out.name})")
+            self.point(set_name, out)
+            return report
+        work = self.state / "work" / f"{set_name}-{digest}"
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+        (out / "bin").mkdir(parents=True)
+        for g in groups:
+            t0 = time.monotonic()
+            d = work / g.name
+            d.mkdir(parents=True)
+            (d / "go.mod").write_text(files[g.name], encoding="utf-8")
+            self.progress(f"go: {set_name}: {g.name}: {g.module}@{g.version}: resolving")
+            self.run(["mod", "tidy"], d, f"group {g.name}: go mod tidy")
+            self.progress(f"go: {set_name}: {g.name}: building "
+                          + ", ".join(g.programs) + " (minutes when not cached)")
+            self.run(["build", "-trimpath", "-ldflags", ldflags(g), "-o", str(d / "bin") + "/",
+                      "tool"], d, f"group {g.name}: go build")
+            for prog in g.programs:
+                built = d / "bin" / binary_name(g.package(prog))
+                if not built.is_file():
+                    raise SyncFailure(f"group {g.name}: go build made no {built.name} for "
+                                      f"{prog} ({g.package(prog)})")
+                target = out / "bin" / prog
+                shutil.move(str(built), target)
+                data = target.read_bytes()
+                report.programs[prog] = {"sha256": hashlib.sha256(data).hexdigest(),
+                                         "size": len(data), "module": g.module,
+                                         "version": g.version, "package": g.package(prog)}
+            report.group_seconds[g.name] = round(time.monotonic() - t0, 1)
+            self.progress(f"go: {set_name}: {g.name}: done in {report.group_seconds[g.name]} s")
+        manifest.write_text(json.dumps({"set": set_name, "key": digest, "go": gover,
+                                        "programs": report.programs,
+                                        "modules": files}, indent=1, sort_keys=True))
+        shutil.rmtree(work, ignore_errors=True)
+        self.point(set_name, out)
+        report.built = True
+        report.seconds = round(time.monotonic() - started, 1)
+        return report
+
+    def point(self, set_name: str, out: Path) -> None:
+        """go/<set>.json names the set's current build (what nodes fetch)."""
+        index = self.root / "go" / f"{set_name}.json"
+        tmp = index.with_suffix(".json.new")
+        tmp.write_text(json.dumps({"set": set_name, "path": f"{out.name}/bin"}, indent=1))
+        tmp.replace(index)
+
+
+def sync_go(pins: Path, set_name: str, root: Path, go: str = "go", timeout: float = 3600.0,
+            progress: Callable[[str], None] | None = None) -> GoReport:
+    """Build (or find built) the programs of SET_NAME in the pin file PINS into ROOT/go."""
+    sets = load_sets(pins)
+    if set_name not in sets:
+        raise InvalidInput("go set", set_name, "one of " + ", ".join(sorted(sets))
+                           + f" (the sets of {pins})")
+    return GoBuilder(root, go, timeout, progress).build(set_name, sets[set_name])

@@ -1,0 +1,264 @@
+"""Programs built from Go modules into the mirror: the pin file, the module made for each
+group (its replace directives repeated), and a real `go build` from a module proxy folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from crossgate.mirror import cli, gobuild, httpd
+from crossgate.mirror.model import InvalidInput, SyncFailure
+
+KUBERNETES_GOMOD = """module k8s.io/kubernetes
+
+go 1.24.0
+
+require (
+	k8s.io/api v0.0.0
+	k8s.io/client-go v0.0.0
+)
+
+replace (
+	k8s.io/api => ./staging/src/k8s.io/api
+	k8s.io/client-go => ./staging/src/k8s.io/client-go // the staging copy
+)
+"""
+
+PROVIDER_GOMOD = """module k8s.io/cloud-provider-openstack
+
+go 1.25.1
+
+require k8s.io/kubernetes v1.34.1
+
+replace k8s.io/kube-proxy => k8s.io/kube-proxy v0.34.1
+replace (
+	k8s.io/endpointslice => k8s.io/endpointslice v0.34.1
+)
+"""
+
+ETCD_GOMOD = """module go.etcd.io/etcd/server/v3
+
+go 1.24
+
+replace (
+	go.etcd.io/etcd/api/v3 => ../api
+	go.etcd.io/etcd/server/v3 => ./
+)
+
+replace go.etcd.io/etcd => ./FORBIDDEN_DEPENDENCY
+"""
+
+
+def group(**kw: object) -> gobuild.Group:
+    base: dict = {"name": "g", "module": "k8s.io/kubernetes", "version": "v1.34.4",
+                  "programs": {"kubelet": "cmd/kubelet"}, "local_replaces": "v0.34.4"}
+    base.update(kw)
+    return gobuild.Group(**base)
+
+
+def test_replaces_reads_blocks_single_lines_and_comments() -> None:
+    assert gobuild.replaces(KUBERNETES_GOMOD) == [
+        ("k8s.io/api", "./staging/src/k8s.io/api", ""),
+        ("k8s.io/client-go", "./staging/src/k8s.io/client-go", "")]
+    assert gobuild.replaces(PROVIDER_GOMOD) == [
+        ("k8s.io/kube-proxy", "k8s.io/kube-proxy", "v0.34.1"),
+        ("k8s.io/endpointslice", "k8s.io/endpointslice", "v0.34.1")]
+
+
+def test_staging_modules_become_their_released_versions() -> None:
+    text = gobuild.module_file(group(name="kubernetes"), KUBERNETES_GOMOD)
+    assert "module crossgate.invalid/build/kubernetes" in text
+    assert "\ngo 1.24.0\n" in text
+    assert "require k8s.io/kubernetes v1.34.4" in text
+    assert "\tk8s.io/api => k8s.io/api v0.34.4" in text
+    assert "\tk8s.io/client-go => k8s.io/client-go v0.34.4" in text
+    assert "tool (\n\tk8s.io/kubernetes/cmd/kubelet\n)" in text
+
+
+def test_a_replacement_by_another_module_is_repeated_as_it_is() -> None:
+    g = group(module="k8s.io/cloud-provider-openstack", version="v1.34.1",
+              local_replaces="v1.34.1",
+              programs={"occm": "cmd/openstack-cloud-controller-manager"})
+    text = gobuild.module_file(g, PROVIDER_GOMOD)
+    assert "\tk8s.io/kube-proxy => k8s.io/kube-proxy v0.34.1" in text
+    assert "\tk8s.io/endpointslice => k8s.io/endpointslice v0.34.1" in text
+    assert "\ngo 1.25.1\n" in text
+
+
+def test_sibling_modules_take_the_group_version_and_forbidden_ones_are_left_out() -> None:
+    g = group(module="go.etcd.io/etcd/server/v3", version="v3.6.6", local_replaces="v3.6.6",
+              programs={"etcd": "."})
+    text = gobuild.module_file(g, ETCD_GOMOD)
+    assert "\tgo.etcd.io/etcd/api/v3 => go.etcd.io/etcd/api/v3 v3.6.6" in text
+    assert "FORBIDDEN" not in text and "server/v3 =>" not in text
+    assert "tool (\n\tgo.etcd.io/etcd/server/v3\n)" in text
+
+
+@pytest.mark.parametrize(("package", "name"), [
+    ("k8s.io/kubernetes/cmd/kubelet", "kubelet"),
+    ("go.etcd.io/etcd/server/v3", "server"),
+    ("github.com/kubernetes-csi/external-attacher/v4/cmd/csi-attacher", "csi-attacher"),
+])
+def test_binary_names_are_go_builds(package: str, name: str) -> None:
+    assert gobuild.binary_name(package) == name
+
+
+def test_version_ldflags_stamp_the_components() -> None:
+    flags = gobuild.ldflags(group(version_ldflags=True))
+    assert "-X k8s.io/component-base/version.gitVersion=v1.34.4" in flags
+    assert "-X k8s.io/component-base/version.gitMinor=34" in flags
+    assert gobuild.ldflags(group()) == "-s -w"
+
+
+GOOD = {"set-a": {"one": {"module": "example.com/hello", "version": "v1.0.0",
+                          "programs": {"hello": "cmd/hello"}}}}
+
+
+@pytest.mark.parametrize(("mutate", "where", "allowed"), [
+    (lambda d: d["set-a"]["one"].update(colour="red"), "set-a.one.colour", "one of the keys"),
+    (lambda d: d["set-a"]["one"].pop("module"), "set-a.one.module", "are required"),
+    (lambda d: d["set-a"]["one"].update(version="1.0"), "set-a.one.version",
+     "a semantic version"),
+    (lambda d: d["set-a"]["one"].update(module="not a module"), "set-a.one.module",
+     "a Go module path"),
+    (lambda d: d["set-a"]["one"].update(programs={"hello": "../x"}),
+     "set-a.one.programs.hello", "a package folder inside the module"),
+    (lambda d: d["set-a"]["one"].update(programs=[]), "set-a.one.programs", "a mapping"),
+    (lambda d: d["set-a"]["one"].update({"local-replaces": "latest"}),
+     "set-a.one.local-replaces", "a semantic version"),
+    (lambda d: d["set-a"]["one"].update({"version-ldflags": "yes"}),
+     "set-a.one.version-ldflags", "true or false"),
+    (lambda d: d["set-a"].update(two={"module": "example.com/b", "version": "v1.0.0",
+                                      "programs": {"hello": "."}}),
+     "set-a.programs", "unique within a set"),
+    (lambda d: d.update({"Bad Name": {}}), "Bad Name", "a set name"),
+])
+def test_a_bad_pin_is_refused_naming_its_place(tmp_path: Path, mutate, where: str,
+                                               allowed: str) -> None:
+    data = json.loads(json.dumps(GOOD))
+    mutate(data)
+    pins = tmp_path / "pins.yaml"
+    pins.write_text(json.dumps(data))
+    with pytest.raises(InvalidInput) as err:
+        gobuild.load_sets(pins)
+    assert f"{pins}: {where}" in str(err.value) and allowed in str(err.value), str(err.value)
+
+
+def test_a_malformed_or_missing_pin_file(tmp_path: Path) -> None:
+    bad = tmp_path / "pins.yaml"
+    bad.write_text("set: [unclosed")
+    with pytest.raises(InvalidInput, match="valid YAML"):
+        gobuild.load_sets(bad)
+    with pytest.raises(InvalidInput, match="a readable YAML file"):
+        gobuild.load_sets(tmp_path / "missing.yaml")
+
+
+def test_the_go_folder_is_served() -> None:
+    assert httpd.allowed_path("/go/set-a-0123456789ab/bin/hello")
+    assert not httpd.allowed_path("/go/.state/x")
+
+
+def test_the_cli_refuses_a_set_the_file_does_not_have(tmp_path: Path, capsys) -> None:
+    pins = tmp_path / "pins.yaml"
+    pins.write_text(json.dumps(GOOD))
+    rc = cli.main(["sync", "--dir", str(tmp_path / "m"), "--go-pins", str(pins),
+                   "--go-set", "set-b"])
+    assert rc == cli.EXIT_INPUT
+    assert "--go-set: invalid value 'set-b'; allowed: one of set-a" in capsys.readouterr().err
+    rc = cli.main(["sync", "--dir", str(tmp_path / "m"), "--go-set", "set-a"])
+    assert rc == cli.EXIT_INPUT
+    assert "--go-pins FILE and --go-set NAME together" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+# --- a real go build, from a module proxy folder (GOPROXY=file://...) ---------------------
+
+HELLO = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello from %s") }\n'
+
+
+def proxy_module(proxy: Path, module: str, version: str, files: dict[str, str]) -> None:
+    """A module version in the layout a Go module proxy serves."""
+    d = proxy / module / "@v"
+    d.mkdir(parents=True, exist_ok=True)
+    gomod = files["go.mod"]
+    (d / f"{version}.mod").write_text(gomod)
+    (d / f"{version}.info").write_text(json.dumps({"Version": version,
+                                                   "Time": "2026-01-01T00:00:00Z"}))
+    with zipfile.ZipFile(d / f"{version}.zip", "w") as z:
+        for name, text in files.items():
+            z.writestr(f"{module}@{version}/{name}", text)
+    with (d / "list").open("a") as f:
+        f.write(version + "\n")
+
+
+@pytest.fixture
+def go_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    if shutil.which("go") is None:
+        pytest.skip("the go command is not installed on this machine")
+    proxy = tmp_path / "proxy"
+    for version in ("v1.0.0", "v1.1.0"):
+        proxy_module(proxy, "example.com/hello", version, {
+            "go.mod": "module example.com/hello\n\ngo 1.22\n",
+            "cmd/hello/main.go": HELLO % version})
+    monkeypatch.setenv("GOPROXY", f"file://{proxy}")
+    monkeypatch.setenv("GOSUMDB", "off")
+    monkeypatch.setenv("GONOSUMDB", "example.com")
+    return proxy
+
+
+def pins_for(tmp_path: Path, version: str) -> Path:
+    pins = tmp_path / f"pins-{version}.yaml"
+    pins.write_text(json.dumps({"hello-set": {"hello": {
+        "module": "example.com/hello", "version": version,
+        "programs": {"hello": "cmd/hello"}}}}))
+    return pins
+
+
+def test_a_set_is_built_once_per_version_set(tmp_path: Path, go_env: Path) -> None:
+    root = tmp_path / "mirror"
+    lines: list[str] = []
+    first = gobuild.sync_go(pins_for(tmp_path, "v1.0.0"), "hello-set", root,
+                            progress=lines.append)
+    assert first.built and set(first.programs) == {"hello"}
+    binary = Path(first.bin_dir) / "hello"
+    out = subprocess.run([str(binary)], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "hello from v1.0.0"
+    manifest = json.loads((Path(first.bin_dir).parent / "manifest.json").read_text())
+    assert manifest["programs"]["hello"]["sha256"] == first.programs["hello"]["sha256"]
+    assert "require example.com/hello v1.0.0" in manifest["modules"]["hello"]
+    assert json.loads((root / "go" / "hello-set.json").read_text())["path"] == \
+        f"hello-set-{first.key}/bin"
+    assert any("building hello" in line for line in lines)
+    # the same pins again: nothing is built
+    again = gobuild.sync_go(pins_for(tmp_path, "v1.0.0"), "hello-set", root)
+    assert not again.built and again.key == first.key and again.programs == first.programs
+    # a new pin: a new build beside the first, and the set's index points at it
+    newer = gobuild.sync_go(pins_for(tmp_path, "v1.1.0"), "hello-set", root)
+    assert newer.built and newer.key != first.key
+    out = subprocess.run([str(Path(newer.bin_dir) / "hello")], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "hello from v1.1.0"
+    assert binary.is_file()
+    assert json.loads((root / "go" / "hello-set.json").read_text())["path"] == \
+        f"hello-set-{newer.key}/bin"
+
+
+def test_a_failed_build_says_which_group_and_why(tmp_path: Path, go_env: Path) -> None:
+    proxy_module(go_env, "example.com/broken", "v1.0.0", {
+        "go.mod": "module example.com/broken\n\ngo 1.22\n",
+        "cmd/broken/main.go": "package main\n\nfunc main() { undefinedCall() }\n"})
+    pins = tmp_path / "pins.yaml"
+    pins.write_text(json.dumps({"s": {"broken": {
+        "module": "example.com/broken", "version": "v1.0.0",
+        "programs": {"broken": "cmd/broken"}}}}))
+    with pytest.raises(SyncFailure) as err:
+        gobuild.sync_go(pins, "s", tmp_path / "mirror")
+    msg = str(err.value)
+    assert msg.startswith("group broken: go build: 'go build"), msg
+    assert "undefined: undefinedCall" in msg, msg
+    assert not list((tmp_path / "mirror" / "go").glob("s-*/manifest.json"))
