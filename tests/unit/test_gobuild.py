@@ -262,3 +262,18 @@ def test_a_failed_build_says_which_group_and_why(tmp_path: Path, go_env: Path) -
     assert msg.startswith("group broken: go build: 'go build"), msg
     assert "undefined: undefinedCall" in msg, msg
     assert not list((tmp_path / "mirror" / "go").glob("s-*/manifest.json"))
+
+
+def test_the_kubernetes_pins_name_every_program_of_the_layer() -> None:
+    sets = gobuild.load_sets(Path(__file__).resolve().parents[2]
+                             / "tools/kubernetes-programs.yaml")
+    programs = {p: g for g in sets["kubernetes-1.34"] for p in g.programs}
+    assert set(programs) == {
+        "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubeadm",
+        "etcd", "openstack-cloud-controller-manager", "cinder-csi-plugin", "csi-provisioner",
+        "csi-attacher", "csi-resizer", "csi-snapshotter", "snapshot-controller"}
+    kube = programs["kubelet"]
+    # the staging modules at the release of the same minor and patch
+    assert kube.version == "v1.34.4" and kube.local_replaces == "v0.34.4"
+    assert kube.version_ldflags
+    assert programs["openstack-cloud-controller-manager"].version.startswith("v1.34.")
