@@ -99,6 +99,36 @@ def test_sibling_modules_take_the_group_version_and_forbidden_ones_are_left_out(
     assert "tool (\n\tgo.etcd.io/etcd/server/v3\n)" in text
 
 
+SIDECAR_GOMOD = """module github.com/kubernetes-csi/external-attacher/v4
+
+go 1.24.0
+
+replace k8s.io/api => k8s.io/api v0.34.0
+
+replace k8s.io/client-go => k8s.io/client-go v0.34.0
+
+replace github.com/example/own => github.com/example/own v1.2.3
+"""
+
+
+def test_a_follower_takes_the_staging_modules_of_the_group_it_follows() -> None:
+    kube = group(name="kubernetes")
+    followed = gobuild.module_file(kube, KUBERNETES_GOMOD)
+    sidecar = group(name="attacher", module="github.com/kubernetes-csi/external-attacher/v4",
+                    version="v4.12.0", local_replaces="v4.12.0",
+                    programs={"csi-attacher": "cmd/csi-attacher"}, follow="kubernetes")
+    text = gobuild.module_file(sidecar, SIDECAR_GOMOD, followed, kube)
+    assert "\tk8s.io/api => k8s.io/api v0.34.4" in text
+    assert "\tk8s.io/client-go => k8s.io/client-go v0.34.4" in text
+    assert "v0.34.0" not in text
+    # its own replacements of other modules stay, and the followed module is at its version
+    assert "\tgithub.com/example/own => github.com/example/own v1.2.3" in text
+    assert "\tk8s.io/kubernetes => k8s.io/kubernetes v1.34.4" in text
+    # without following, the sidecar keeps its own staging versions
+    alone = gobuild.module_file(sidecar, SIDECAR_GOMOD)
+    assert "\tk8s.io/api => k8s.io/api v0.34.0" in alone
+
+
 @pytest.mark.parametrize(("package", "name"), [
     ("k8s.io/kubernetes/cmd/kubelet", "kubelet"),
     ("go.etcd.io/etcd/server/v3", "server"),
@@ -137,6 +167,13 @@ GOOD = {"set-a": {"one": {"module": "example.com/hello", "version": "v1.0.0",
                                       "programs": {"hello": "."}}),
      "set-a.programs", "unique within a set"),
     (lambda d: d.update({"Bad Name": {}}), "Bad Name", "a set name"),
+    (lambda d: d["set-a"]["one"].update(follow="nobody"), "set-a.one.follow",
+     "another group of the set"),
+    (lambda d: d["set-a"]["one"].update(follow="one"), "set-a.one.follow",
+     "another group of the set"),
+    (lambda d: (d["set-a"]["one"].update(follow="two"), d["set-a"].update(
+        two={"module": "example.com/b", "version": "v1.0.0", "programs": {"b": "."},
+             "follow": "one"})), "set-a.one.follow", "a group that follows no other group"),
 ])
 def test_a_bad_pin_is_refused_naming_its_place(tmp_path: Path, mutate, where: str,
                                                allowed: str) -> None:

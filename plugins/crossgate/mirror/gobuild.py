@@ -48,7 +48,7 @@ import yaml
 
 from .model import InvalidInput, SyncFailure
 
-GROUP_KEYS = {"module", "version", "programs", "local-replaces", "version-ldflags"}
+GROUP_KEYS = {"module", "version", "programs", "local-replaces", "version-ldflags", "follow"}
 VERSION = re.compile(r"^v\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MODULE = re.compile(r"^[a-z0-9.-]+\.[a-z]+(/[A-Za-z0-9._~-]+)*$")
@@ -63,6 +63,7 @@ class Group:
     programs: dict[str, str]
     local_replaces: str
     version_ldflags: bool = False
+    follow: str = ""
 
     def package(self, program: str) -> str:
         rel = self.programs[program]
@@ -146,8 +147,17 @@ def parse_set(where: str, name: object, groups: object) -> list[Group]:
                                    "module, such as cmd/kubelet, or '.'")
         if not isinstance(g.get("version-ldflags", False), bool):
             raise InvalidInput(f"{at}.version-ldflags", g["version-ldflags"], "true or false")
+        if "follow" in g and (g["follow"] not in groups or g["follow"] == gname):
+            raise InvalidInput(f"{at}.follow", g["follow"], "another group of the set: "
+                               + ", ".join(str(n) for n in groups if n != gname))
         out.append(Group(gname, g["module"], g["version"], dict(programs),
-                         g.get("local-replaces", g["version"]), g.get("version-ldflags", False)))
+                         g.get("local-replaces", g["version"]), g.get("version-ldflags", False),
+                         g.get("follow", "")))
+    by_name = {g.name: g for g in out}
+    for g in out:
+        if g.follow and by_name[g.follow].follow:
+            raise InvalidInput(f"{where}.{g.name}.follow", g.follow,
+                               "a group that follows no other group")
     names = [p for g in out for p in g.programs]
     dup = sorted({p for p in names if names.count(p) > 1})
     if dup:
@@ -187,8 +197,13 @@ def go_directive(gomod: str) -> str:
     return m.group(1) if m else "1.22"
 
 
-def module_file(group: Group, upstream: str) -> str:
-    """The go.mod of the module made to build GROUP, given the go.mod of its module."""
+def module_file(group: Group, upstream: str, followed: str = "",
+                leader: Group | None = None) -> str:
+    """The go.mod of the module made to build GROUP, given the go.mod of its module. With
+    FOLLOWED (the go.mod made for the group it follows), every module that one replaces is
+    replaced the same way here too: e.g. a CSI sidecar built against the Kubernetes staging
+    modules of the set's Kubernetes release (same minor), whose packages are then compiled once
+    for the whole set; the followed group's module itself (LEADER) is taken at its version."""
     lines = [f"module crossgate.invalid/build/{group.name}", "",
              f"go {go_directive(upstream)}", "", f"require {group.module} {group.version}", ""]
     reps = []
@@ -198,6 +213,12 @@ def module_file(group: Group, upstream: str) -> str:
         elif new.startswith(("./", "../")) and "FORBIDDEN" not in new and old != group.module:
             reps.append(f"\t{old} => {old} {group.local_replaces}")
         # anything else (a folder that is not a module of the same repository) is left out
+    if followed:
+        theirs = {old: f"\t{old} => {new} {ver}" for old, new, ver in replaces(followed)
+                  if ver and old != group.module}
+        if leader is not None:
+            theirs[leader.module] = f"\t{leader.module} => {leader.module} {leader.version}"
+        reps = [r for r in reps if r.split()[0] not in theirs] + list(theirs.values())
     if reps:
         lines += ["replace (", *sorted(set(reps)), ")", ""]
     lines += ["tool (", *(f"\t{group.package(p)}" for p in group.programs), ")", ""]
@@ -256,7 +277,11 @@ class GoBuilder:
         started = time.monotonic()
         self.root.mkdir(parents=True, exist_ok=True)
         gover = self.go_version()
-        files = {g.name: module_file(g, self.upstream_gomod(g)) for g in groups}
+        files: dict[str, str] = {}
+        for g in sorted(groups, key=lambda g: bool(g.follow)):
+            leader = next((x for x in groups if x.name == g.follow), None)
+            files[g.name] = module_file(g, self.upstream_gomod(g), files.get(g.follow, ""),
+                                        leader)
         digest = hashlib.sha256(json.dumps(
             [gover, {g.name: [files[g.name], ldflags(g), g.programs] for g in groups}],
             sort_keys=True).encode()).hexdigest()[:12]
