@@ -143,6 +143,9 @@ def test_version_ldflags_stamp_the_components() -> None:
     assert "-X k8s.io/component-base/version.gitVersion=v1.34.4" in flags
     assert "-X k8s.io/component-base/version.gitMinor=34" in flags
     assert gobuild.ldflags(group()) == "-s -w"
+    # a release's own version variables (main.version of a CSI sidecar)
+    sidecar = group(version="v4.12.0", version_variables=("main.version",))
+    assert gobuild.ldflags(sidecar) == "-s -w -X main.version=v4.12.0"
 
 
 GOOD = {"set-a": {"one": {"module": "example.com/hello", "version": "v1.0.0",
@@ -167,6 +170,10 @@ GOOD = {"set-a": {"one": {"module": "example.com/hello", "version": "v1.0.0",
                                       "programs": {"hello": "."}}),
      "set-a.programs", "unique within a set"),
     (lambda d: d.update({"Bad Name": {}}), "Bad Name", "a set name"),
+    (lambda d: d["set-a"]["one"].update({"version-variables": ["main"]}),
+     "set-a.one.version-variables", "a list of Go string variables"),
+    (lambda d: d["set-a"]["one"].update({"version-variables": "main.version"}),
+     "set-a.one.version-variables", "a list of Go string variables"),
     (lambda d: d["set-a"]["one"].update(follow="nobody"), "set-a.one.follow",
      "another group of the set"),
     (lambda d: d["set-a"]["one"].update(follow="one"), "set-a.one.follow",
@@ -313,4 +320,8 @@ def test_the_kubernetes_pins_name_every_program_of_the_layer() -> None:
     # the staging modules at the release of the same minor and patch
     assert kube.version == "v1.34.4" and kube.local_replaces == "v0.34.4"
     assert kube.version_ldflags
-    assert programs["openstack-cloud-controller-manager"].version.startswith("v1.34.")
+    occm = programs["openstack-cloud-controller-manager"]
+    assert occm.version.startswith("v1.34.") and occm.follow == "kubernetes"
+    assert "k8s.io/cloud-provider-openstack/pkg/version.Version" in occm.version_variables
+    assert all(programs[p].version_variables == ("main.version",)
+               for p in ("csi-provisioner", "csi-attacher", "csi-resizer", "csi-snapshotter"))

@@ -10,6 +10,7 @@ module at one version and the programs (main packages) built from it::
         version: v1.34.4
         local-replaces: v0.34.4        # its staging modules are released as v0.X.Y
         version-ldflags: true          # stamp the components' version (as its own build does)
+        version-variables: []          # other string variables set to the version (-X)
         programs:
           kube-apiserver: cmd/kube-apiserver
       etcd:
@@ -48,7 +49,9 @@ import yaml
 
 from .model import InvalidInput, SyncFailure
 
-GROUP_KEYS = {"module", "version", "programs", "local-replaces", "version-ldflags", "follow"}
+GROUP_KEYS = {"module", "version", "programs", "local-replaces", "version-ldflags", "follow",
+              "version-variables"}
+VARIABLE = re.compile(r"^[A-Za-z0-9._/-]+\.[A-Za-z_][A-Za-z0-9_]*$")
 VERSION = re.compile(r"^v\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MODULE = re.compile(r"^[a-z0-9.-]+\.[a-z]+(/[A-Za-z0-9._~-]+)*$")
@@ -64,6 +67,7 @@ class Group:
     local_replaces: str
     version_ldflags: bool = False
     follow: str = ""
+    version_variables: tuple[str, ...] = ()
 
     def package(self, program: str) -> str:
         rel = self.programs[program]
@@ -147,12 +151,18 @@ def parse_set(where: str, name: object, groups: object) -> list[Group]:
                                    "module, such as cmd/kubelet, or '.'")
         if not isinstance(g.get("version-ldflags", False), bool):
             raise InvalidInput(f"{at}.version-ldflags", g["version-ldflags"], "true or false")
+        variables = g.get("version-variables", [])
+        if not isinstance(variables, list) or not all(
+                isinstance(v, str) and VARIABLE.match(v) for v in variables):
+            raise InvalidInput(f"{at}.version-variables", variables,
+                               "a list of Go string variables such as main.version or "
+                               "k8s.io/cloud-provider-openstack/pkg/version.Version")
         if "follow" in g and (g["follow"] not in groups or g["follow"] == gname):
             raise InvalidInput(f"{at}.follow", g["follow"], "another group of the set: "
                                + ", ".join(str(n) for n in groups if n != gname))
         out.append(Group(gname, g["module"], g["version"], dict(programs),
                          g.get("local-replaces", g["version"]), g.get("version-ldflags", False),
-                         g.get("follow", "")))
+                         g.get("follow", ""), tuple(variables)))
     by_name = {g.name: g for g in out}
     for g in out:
         if g.follow and by_name[g.follow].follow:
@@ -233,6 +243,7 @@ def ldflags(group: Group) -> str:
         for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
             flags += [f"-X {pkg}.gitVersion={group.version}", f"-X {pkg}.gitMajor={major}",
                       f"-X {pkg}.gitMinor={minor}", f"-X {pkg}.gitTreeState=clean"]
+    flags += [f"-X {v}={group.version}" for v in group.version_variables]
     return " ".join(flags)
 
 
