@@ -146,6 +146,48 @@ def test_each_node_has_its_own_cgroup(pair: Pair) -> None:
     assert not set(pool.node_pids("node1")) & set(pool.node_pids("node2"))
 
 
+# add_key(2) of a "user" key to the session keyring, from Python (no keyutils in the image).
+ADD_KEY = (
+    "import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
+    "r = libc.syscall(248, b'user', b'crossgate', b'x', 1, -3); "
+    "print(r if r >= 0 else os.strerror(ctypes.get_errno()))"
+)
+
+
+def test_only_a_container_label_can_run_containers(state_root: Path) -> None:
+    """A node of a label with the "containers" feature gets writable v1 controllers with its
+    own cgroup in each (a cgroup made inside it is under the node's on the host), keyring calls
+    and /var/lib/containerd outside its overlay root; an ordinary node beside it gets none of
+    it; down removes the node's cgroups in every hierarchy, with what the node made in them."""
+    pool = make_pool(state_root, "ctr")
+    nodes = pool.up([NodeSpec("k", "crossgate-kubernetes-bookworm"), NodeSpec("plain")])
+    state = load_state(pool.state_path)
+    assert state is not None
+    try:
+        k, plain = nodes
+        dirs = [Path(d) for d in state.nodes["k"].cgroup_dirs]
+        assert len(dirs) == len(system.own_v1_cgroup_parents()) > 0
+        assert state.nodes["plain"].cgroup_dirs == []
+        memory = next(d for d in dirs if d.parts[4] == "memory")
+        assert ssh_ok(k, "systemctl is-active crossgate-cgroup-rw.service").strip() == "active"
+        ssh_ok(k, "mkdir /sys/fs/cgroup/memory/pod1 && echo 67108864 > "
+               "/sys/fs/cgroup/memory/pod1/memory.limit_in_bytes")
+        assert (memory / "pod1/memory.limit_in_bytes").read_text().strip() == "67108864"
+        refused = ssh(plain, "mkdir /sys/fs/cgroup/memory/pod1")
+        assert refused.returncode != 0 and "Read-only file system" in refused.stderr
+        assert ssh_ok(k, f'python3 -c "{ADD_KEY}"').strip().isdigit()
+        assert ssh_ok(plain, f'python3 -c "{ADD_KEY}"').strip() == "Operation not permitted"
+        ssh_ok(k, "touch /var/lib/containerd/probe")
+        assert (Path(state.nodes["k"].dir) / "containerd/probe").is_file()
+        assert ssh_ok(k, "findmnt -n -o FSTYPE /").strip() == "overlay"
+        assert ssh_ok(k, "findmnt -n -o FSTYPE /var/lib/containerd").strip() != "overlay"
+        assert ssh_ok(plain, "test -r /dev/kmsg || echo none").strip() == "none"
+    finally:
+        pool.down()
+    assert leftovers(pool, state) == []
+    assert not any(d.exists() for d in dirs)
+
+
 def test_up_again_with_the_same_nodes_reuses_the_pool(pair: Pair) -> None:
     pool, nodes, state = pair
     start = time.monotonic()

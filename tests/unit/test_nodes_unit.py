@@ -210,6 +210,8 @@ def _state() -> state.PoolState:
         root="/d/a/root",
         veth="vb-cgabcdefn0",
         cgroups=["crossgate-abcdef-a"],
+        cgroup_dirs=["/sys/fs/cgroup/memory/job/crossgate-abcdef-a"],
+        features=["containers"],
         pid=123,
         pid_start=456,
         status="up",
@@ -241,7 +243,7 @@ def test_bad_state(text: str, message: str) -> None:
 def test_state_json_keeps_what_cleanup_needs() -> None:
     data = json.loads(_state().to_json())
     node = data["nodes"]["a"]
-    for key in ("pid", "pid_start", "cgroups", "root", "veth", "mounted"):
+    for key in ("pid", "pid_start", "cgroups", "cgroup_dirs", "root", "veth", "mounted"):
         assert key in node
     assert data["bridge"] == "cg-abcdef"
 
@@ -428,3 +430,74 @@ def test_bounds_must_be_positive_seconds(argv: list[str],
     err = capsys.readouterr().err
     flag = next(a for a in argv if a.endswith(("-timeout", "--grace")))
     assert f"argument {flag}" in err and "allowed: a number" in err
+
+
+# -- nodes that run containers -------------------------------------------------------------
+
+HYBRID_MOUNTS = """\
+tmpfs /sys/fs/cgroup tmpfs rw,relatime,mode=755 0 0
+cgroup /sys/fs/cgroup/cpu,cpuacct cgroup rw,relatime,cpu,cpuacct 0 0
+cgroup /sys/fs/cgroup/memory cgroup rw,relatime,memory 0 0
+cgroup /sys/fs/cgroup/pids cgroup rw,relatime,pids 0 0
+cgroup /sys/fs/cgroup/systemd cgroup rw,relatime,xattr,name=systemd 0 0
+cgroup2 /sys/fs/cgroup/unified cgroup2 rw,relatime 0 0
+cgroup /mnt/other\\040place/memory cgroup rw,relatime,memory 0 0
+"""
+HYBRID_SELF = """\
+5:name=systemd:/user.slice
+4:pids:/
+3:memory:/job/42
+2:cpu,cpuacct:/
+0::/user.slice
+"""
+
+
+@pytest.mark.parametrize(
+    ("mounts", "self_cgroup", "expected"),
+    [
+        # one directory per v1 hierarchy, beside this process's own; co-mounted controllers
+        # are one hierarchy; name=systemd and v2 are left to CGROUP_ROOTS; a second mount of a
+        # hierarchy does not count twice
+        (HYBRID_MOUNTS, HYBRID_SELF, ["/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/memory/job/42",
+                                      "/sys/fs/cgroup/pids"]),
+        # a pure v2 host has no v1 hierarchy
+        ("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n", "0::/init.scope\n", []),
+        # a controller mounted but not listed for the process is not used
+        ("cgroup /sys/fs/cgroup/rdma cgroup rw,rdma 0 0\n", "0::/\n", []),
+    ],
+)
+def test_v1_cgroup_parents(mounts: str, self_cgroup: str, expected: list[str]) -> None:
+    assert [str(p) for p in system.v1_cgroup_parents(mounts, self_cgroup)] == expected
+
+
+def test_container_features_belong_to_their_labels_only() -> None:
+    from crossgate.nodes.labels import LABEL_FEATURES, LABELS, features_for_label
+
+    assert features_for_label("crossgate-kubernetes-bookworm") == ["containers"]
+    assert set(LABEL_FEATURES) <= set(LABELS)
+    for label in ("debian-bookworm", "crossgate-openstack-ceph-bookworm", "ubuntu-noble"):
+        assert features_for_label(label) == []
+    with pytest.raises(InvalidInput, match=r"features of label x: invalid value 'gpu'; "
+                                           r"allowed: one of containers"):
+        features_for_label("x", {"x": ("gpu",)})
+
+
+def test_only_container_nodes_get_the_container_options(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from crossgate.nodes import local
+
+    pool = local.LocalPool("p", state_root=tmp_path)
+    ordinary = _state().nodes["a"]
+    ordinary.features = []
+    ordinary.root = str(tmp_path / "root")
+    (tmp_path / "ssh/hostkeys").mkdir(parents=True)
+    for f in ("ssh/id_ed25519.pub", "ssh/hostkeys/a", "ssh/hostkeys/a.pub"):
+        (tmp_path / f).write_text("ssh-ed25519 AAAA x\n")
+    pool.dir = tmp_path
+    pool._write_node_files(_state(), ordinary)
+    assert not (tmp_path / "root/etc/systemd/system" / local.CGROUP_RW_UNIT).exists()
+    ordinary.features = ["containers"]
+    pool._write_node_files(_state(), ordinary)
+    wants = tmp_path / "root/etc/systemd/system/sysinit.target.wants" / local.CGROUP_RW_UNIT
+    assert wants.resolve() == tmp_path / "root/etc/systemd/system" / local.CGROUP_RW_UNIT
+    assert "remount,bind,rw" in wants.read_text()
+    pool._write_node_files(_state(), ordinary)  # again: the same files, no error

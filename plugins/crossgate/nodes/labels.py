@@ -65,6 +65,18 @@ LABELS: dict[str, str] = {
     # their own install steps, as a nodepool image build would bake them.
     "crossgate-ceph-bookworm": "crossgate-ceph-bookworm",
     "crossgate-openstack-ceph-bookworm": "crossgate-openstack-ceph-bookworm",
+    # Nodes that run containers (a Kubernetes node: containerd, runc, a kubelet).
+    "crossgate-kubernetes-bookworm": "debian-bookworm",
+}
+
+# What the nodes of a label may do beyond an ordinary node, which stays as locked down as
+# systemd-nspawn makes it. "containers": a container runtime can run in the node (see
+# crossgate.nodes.local: the node's own cgroup in every v1 controller hierarchy, those
+# controllers writable, keyring system calls, all of the host's capabilities, /dev/kmsg,
+# and /var/lib/containerd outside the overlay root).
+FEATURES = ("containers",)
+LABEL_FEATURES: dict[str, tuple[str, ...]] = {
+    "crossgate-kubernetes-bookworm": ("containers",),
 }
 
 DEFAULT_LABEL = "debian-bookworm"
@@ -77,3 +89,14 @@ def image_for_label(label: str, labels: dict[str, str] | None = None) -> str:
         return table[label]
     except KeyError:
         raise InvalidInput("label", label, "one of " + ", ".join(sorted(table))) from None
+
+
+def features_for_label(label: str, features: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+    """The features of ``label``'s nodes (none for a label the table does not name)."""
+    table = LABEL_FEATURES if features is None else features
+    found = list(table.get(label, ()))
+    for feature in found:
+        if feature not in FEATURES:
+            allowed = "one of " + ", ".join(FEATURES)
+            raise InvalidInput(f"features of label {label}", feature, allowed)
+    return found

@@ -12,6 +12,14 @@ Per pool (``<state root>/<pool>/``)::
 Each node runs in its own cgroup (crossgate-<pool id>-<node> in the v2 and the named systemd
 hierarchies): the launcher moves itself there and then execs systemd-nspawn, so every process
 of the node can be found and killed through the cgroup, even after nspawn itself died.
+
+A node whose label has the "containers" feature (labels.LABEL_FEATURES) can run a container
+runtime. Its launcher also joins a cgroup of the node in every v1 controller hierarchy, made
+beside the launching process's own (else the containers' cgroups land in the host's and outlive
+the node); a unit in the node remounts those controllers writable before containerd starts;
+nspawn lets the keyring system calls through, keeps all of the host's capabilities, shows
+/dev/kmsg, and binds nodes/NAME/containerd as /var/lib/containerd (overlayfs snapshots cannot
+live on the node's overlay root). Ordinary nodes get none of it.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from crossgate.locks import LockTimeout, acquire
 
 from . import network, system
 from .images import DEFAULT_CACHE, resolve_image
-from .labels import LABELS, image_for_label
+from .labels import LABEL_FEATURES, LABELS, features_for_label, image_for_label
 from .model import (
     InvalidInput,
     Node,
@@ -49,7 +57,32 @@ DEFAULT_STATE_ROOT = Path("/var/lib/crossgate/pools")
 CGROUP_PREFIX = "crossgate-"
 
 # The launcher joins the node's cgroups, then becomes systemd-nspawn (same PID).
-LAUNCHER = 'set -e; for f in "$CG1" "$CG2"; do [ -z "$f" ] || echo $$ > "$f"; done; exec "$@"'
+LAUNCHER = 'set -e; for f in $CROSSGATE_CGROUP_PROCS; do echo $$ > "$f"; done; exec "$@"'
+
+# systemd-nspawn options of a node with the "containers" feature.
+CONTAINER_NSPAWN_ARGS = (
+    # containerd and runc create a session keyring per container
+    "--system-call-filter=add_key keyctl request_key",
+    "--capability=all",
+    # the kubelet's OOM watcher reads the kernel log
+    "--bind-ro=/dev/kmsg",
+)
+CGROUP_RW_UNIT = "crossgate-cgroup-rw.service"
+CGROUP_RW = """[Unit]
+Description=Make the v1 cgroup controllers writable for the container runtime (crossgate)
+DefaultDependencies=no
+After=local-fs.target
+Before=sysinit.target containerd.service kubelet.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'for d in $(findmnt -rn -t cgroup -o TARGET); do \\
+    mount -o remount,bind,rw "$d"; done'
+
+[Install]
+WantedBy=sysinit.target
+"""
 
 
 class LocalPool(Provider):
@@ -70,6 +103,7 @@ class LocalPool(Provider):
         nspawn_args: tuple[str, ...] = (),
         link_mtus: dict[str, int] | None = None,
         keep: dict[str, Path] | None = None,
+        features: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         super().__init__(name)
         self.state_root = Path(state_root)
@@ -77,6 +111,7 @@ class LocalPool(Provider):
         self.state_path = self.dir / "state.json"
         self.image_cache = Path(image_cache)
         self.label_table = dict(LABELS if labels is None else labels)
+        self.label_features = dict(LABEL_FEATURES if features is None else features)
         self.mirror = mirror
         self.boot_timeout = boot_timeout
         self.image_timeout = image_timeout
@@ -280,8 +315,12 @@ class LocalPool(Provider):
         except RuntimeError as exc:
             raise NodeFailure(f"pool {self.name}: {exc}") from None
         state = PoolState(self.name, net.pool_id, net.bridge, net.subnet, net.host_address)
+        v1_parents = system.own_v1_cgroup_parents()
         for index, spec in enumerate(specs):
             machine = network.machine_name(net.pool_id, index)
+            features = features_for_label(spec.label, self.label_features)
+            cgroup = f"{CGROUP_PREFIX}{net.pool_id}-{spec.name}"
+            v1_dirs = [str(p / cgroup) for p in v1_parents] if "containers" in features else []
             ndir = self.dir / "nodes" / spec.name
             state.nodes[spec.name] = NodeState(
                 name=spec.name,
@@ -294,8 +333,10 @@ class LocalPool(Provider):
                 dir=str(ndir),
                 root=str(ndir / "root"),
                 veth=network.host_veth(machine),
-                cgroups=[f"{CGROUP_PREFIX}{net.pool_id}-{spec.name}"],
+                cgroups=[cgroup],
                 link_mtu=self.link_mtus.get(spec.name),
+                features=features,
+                cgroup_dirs=v1_dirs,
             )
         return state
 
@@ -379,6 +420,13 @@ class LocalPool(Provider):
         put(
             "etc/ssh/ssh_host_ed25519_key.pub", hostkey.with_name(hostkey.name + ".pub").read_text()
         )
+        if "containers" in ns.features:
+            put(f"etc/systemd/system/{CGROUP_RW_UNIT}", CGROUP_RW)
+            wants = root / "etc/systemd/system/sysinit.target.wants"
+            wants.mkdir(parents=True, exist_ok=True)
+            link = wants / CGROUP_RW_UNIT
+            if not link.is_symlink():
+                link.symlink_to(f"../{CGROUP_RW_UNIT}")
 
     def _start_node(self, state: PoolState, ns: NodeState) -> None:
         ndir = Path(ns.dir)
@@ -400,9 +448,16 @@ class LocalPool(Provider):
 
         env = dict(os.environ)
         paths = system.cgroup_paths(ns.cgroups[0])
-        for i, path in enumerate(paths):
+        for path in paths:
             path.mkdir(exist_ok=True)
-            env[f"CG{i + 1}"] = str(path / "cgroup.procs")
+        for path in map(Path, ns.cgroup_dirs):
+            system.make_cgroup(path)
+            paths.append(path)
+        env["CROSSGATE_CGROUP_PROCS"] = " ".join(str(p / "cgroup.procs") for p in paths)
+        extra: tuple[str, ...] = ()
+        if "containers" in ns.features:
+            (ndir / "containerd").mkdir()
+            extra = (*CONTAINER_NSPAWN_ARGS, f"--bind={ndir / 'containerd'}:/var/lib/containerd")
         argv = [
             "systemd-nspawn",
             "--quiet",
@@ -417,6 +472,7 @@ class LocalPool(Provider):
             "--link-journal=no",
             f"--network-bridge={state.bridge}",
             "--console=read-only",
+            *extra,
             *self.nspawn_args,
         ]
         with log.open("w") as out:
@@ -467,6 +523,7 @@ class LocalPool(Provider):
         With ``keep``, its upper layer is moved there first (once nothing has it mounted)."""
         problems: list[str] = []
         cgroups = [p for name in ns.cgroups for p in system.cgroup_paths(name)]
+        cgroups += [Path(d) for d in ns.cgroup_dirs]
         if system.alive(ns.pid, ns.pid_start):
             # SIGTERM makes nspawn ask the node's systemd to power off (SIGRTMIN+3).
             system.signal_pid(ns.pid, ns.pid_start, signal.SIGTERM)
@@ -528,7 +585,7 @@ class LocalPool(Provider):
         ids = {state.pool_id} if state else set()
         for salt in range(3):
             ids.add(network.candidate(str(self.state_root.resolve()), self.name, salt).pool_id)
-        for root in system.CGROUP_ROOTS:
+        for root in [*system.CGROUP_ROOTS, *system.own_v1_cgroup_parents()]:
             if not root.is_dir():
                 continue
             for pool_id in ids:
@@ -578,8 +635,10 @@ def leftovers(pool: LocalPool, state: PoolState) -> list[str]:
         if Path(ns.dir).exists():
             found.append(f"node dir {ns.dir}")
     found += [f"mount {m}" for m in system.mounts_under(pool.dir)]
-    for root in system.CGROUP_ROOTS:
+    for root in [*system.CGROUP_ROOTS, *system.own_v1_cgroup_parents()]:
         found += [f"cgroup {p}" for p in root.glob(f"{CGROUP_PREFIX}{state.pool_id}-*")]
+    found += [f"cgroup {d}" for ns in state.nodes.values() for d in ns.cgroup_dirs
+              if Path(d).exists()]
     found += [
         f"iptables {r}" for r in system.iptables_rules_with_comment(f"crossgate:{state.pool_id}")
     ]

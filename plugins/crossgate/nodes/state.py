@@ -34,6 +34,10 @@ class NodeState:
     status: str = "new"  # new -> starting -> up | failed
     boot_seconds: float | None = None  # from launching nspawn to the first SSH login
     link_mtu: int | None = None  # MTU of the host side of the node's link, when narrowed
+    features: list[str] = field(default_factory=list)  # labels.FEATURES the node has
+    # Absolute cgroup directories of the node beyond ``cgroups`` (the v1 controller hierarchies
+    # of a node with the "containers" feature).
+    cgroup_dirs: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -54,6 +54,49 @@ def cgroup_paths(name: str) -> list[Path]:
     return [root / name for root in CGROUP_ROOTS if root.is_dir()]
 
 
+def v1_cgroup_parents(mounts: str, self_cgroup: str) -> list[Path]:
+    """The cgroup directory this process is in, in each v1 controller hierarchy.
+
+    ``mounts`` is /proc/self/mounts, ``self_cgroup`` is /proc/self/cgroup. The named systemd
+    hierarchy is left out (CGROUP_ROOTS has it); a hierarchy mounted twice counts once.
+    """
+    where: dict[frozenset[str], str] = {}
+    for line in self_cgroup.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3 and parts[0] != "0" and parts[1] and not parts[1].startswith("name="):
+            where[frozenset(parts[1].split(","))] = parts[2]
+    found: dict[str, Path] = {}
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 4 or fields[2] != "cgroup":
+            continue
+        options = set(fields[3].split(","))
+        for controllers, rel in where.items():
+            if controllers <= options and ",".join(sorted(controllers)) not in found:
+                found[",".join(sorted(controllers))] = Path(_unescape(fields[1])) / rel.lstrip("/")
+    return [found[k] for k in sorted(found)]
+
+
+def own_v1_cgroup_parents() -> list[Path]:
+    """v1_cgroup_parents of this process (empty on a host without v1 controllers)."""
+    try:
+        mounts = Path("/proc/self/mounts").read_text()
+        self_cgroup = Path("/proc/self/cgroup").read_text()
+    except OSError:
+        return []
+    return [p for p in v1_cgroup_parents(mounts, self_cgroup) if p.is_dir()]
+
+
+def make_cgroup(path: Path) -> None:
+    """mkdir a v1 cgroup; a cpuset one gets its parent's CPUs and memory nodes (it starts with
+    none, and a process cannot join it until it has both)."""
+    path.mkdir(exist_ok=True)
+    for name in ("cpuset.cpus", "cpuset.mems"):
+        mine, parent = path / name, path.parent / name
+        if mine.exists() and not mine.read_text().strip():
+            mine.write_text(parent.read_text())
+
+
 def cgroup_pids(path: Path) -> list[int]:
     """All PIDs in ``path`` and its descendants."""
     pids: list[int] = []
