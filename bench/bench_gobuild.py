@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "plugins"))
 
 from crossgate.mirror import gobuild  # noqa: E402
 
-PINS = REPO / "tools/kubernetes-programs.yaml"
+PINS = REPO / "roles/deploy-kubernetes/files/programs.yaml"
 
 
 def du(path: Path) -> int:

@@ -310,7 +310,7 @@ def test_a_failed_build_says_which_group_and_why(tmp_path: Path, go_env: Path) -
 
 def test_the_kubernetes_pins_name_every_program_of_the_layer() -> None:
     sets = gobuild.load_sets(Path(__file__).resolve().parents[2]
-                             / "tools/kubernetes-programs.yaml")
+                             / "roles/deploy-kubernetes/files/programs.yaml")
     programs = {p: g for g in sets["kubernetes-1.34"] for p in g.programs}
     assert set(programs) == {
         "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubeadm",

@@ -560,7 +560,7 @@ class Executor:
                 from crossgate.mirror.gobuild import sync_go
 
                 pins = self.checkout_file("crossgate_mirror_go_pins",
-                                          "tools/kubernetes-programs.yaml")
+                                          "roles/deploy-kubernetes/files/programs.yaml")
                 for name in go_sets:
                     grep = sync_go(pins, name, self.options.mirror_dir,
                                    progress=lambda line: self.console.line(f"MIRROR: {line}"))
