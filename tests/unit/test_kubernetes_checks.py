@@ -94,7 +94,7 @@ LIMIT = 64 * 1024 * 1024
     (pod(ip="192.168.1.5"), LOG, {
         "pod-network": "fail:pod address 192.168.1.5 is not in the pod range 10.244.0.0/16"}),
     (pod(), LOG.replace("api=open", "api=closed"), {
-        "pod-network": "fail:the pod did not reach the API server at 10.4.0.1:6443 (got closed)"}),
+        "pod-network": "fail:the pod did not reach the API server at 10.4.0.1:6443 (TCP closed)"}),
     (pod(), LOG.replace("67108864", "9223372036854771712"), {
         "pod-memory-limit": "fail:the pod's memory cgroup limit is 9223372036854771712, "
                             "expected 67108864"}),
@@ -123,7 +123,7 @@ def test_check_pod_spec_asks_for_the_node_and_the_local_image() -> None:
     container = spec["spec"]["containers"][0]
     assert container["imagePullPolicy"] == "Never"
     assert container["resources"]["limits"]["memory"] == "64Mi"
-    assert "nc -z -w 3 10.4.0.1 6443" in container["command"][2]
+    assert "nc -w 5 10.4.0.1 6443" in container["command"][2]
 
 
 def members(data: bytes) -> dict[str, bytes]:

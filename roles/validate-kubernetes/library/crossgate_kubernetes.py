@@ -14,7 +14,7 @@ description:
     readiness checks all pass (C(api-ready)); every kubelet runs the contract's version
     (C(node-versions)); on each node a pod scheduled there runs to completion with its log
     readable through the API server (C(pod-runs:NODE)), gets an address in the pod range and
-    reaches the API server's address from the pod network (C(pod-network:NODE)) and runs under
+    opens a TCP connection to the API server's address from the pod network (C(pod-network:NODE)) and runs under
     its memory limit (C(pod-memory-limit:NODE)); a ConfigMap reaches a pod as a volume
     (C(configmap-volume)); a Deployment becomes available with its replicas spread by the
     scheduler (C(deployment-available)); RBAC refuses a service account without roles what it
@@ -193,8 +193,9 @@ def eval_pod(pod: dict, log: str, node: str, pod_cidr: str, api_address: str,
         out["pod-network"] = ("fail", f"pod address {ip or '(none)'} is not in the pod range "
                               f"{pod_cidr}", net_ev)
     elif values.get("api") != "open":
+        net_ev["log"] = log[-500:]
         out["pod-network"] = ("fail", f"the pod did not reach the API server at {api_address}:6443 "
-                              f"(got {values.get('api') or 'nothing'})", net_ev)
+                              f"(TCP {values.get('api') or 'not tried'})", net_ev)
     else:
         out["pod-network"] = ("pass", "", net_ev)
     seen = values.get("limit", "")
@@ -271,7 +272,8 @@ class Cluster:
 def check_pod_spec(name: str, node: str, image: str, api_address: str, limit_mb: int) -> dict:
     script = (
         f"echo mark={MARK}; "
-        f"if nc -z -w 3 {api_address} 6443; then echo api=open; else echo api=closed; fi; "
+        f"if timeout 10 nc -w 5 {api_address} 6443 </dev/null >/dev/null 2>&1; "
+        "then echo api=open; else echo api=closed; fi; "
         "echo limit=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null "
         "|| cat /sys/fs/cgroup/memory.max); "
         "echo config=$(cat /config/greeting)"
