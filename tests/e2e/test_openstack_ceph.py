@@ -89,10 +89,11 @@ def placement_change(tmp_path: Path) -> Path:
     return repo
 
 
-def recaps_of(console: str, playbook: str) -> dict[str, dict[str, int]]:
-    """The PLAY RECAP counts per host of the post playbook PLAYBOOK (its last attempt)."""
-    start = console.rindex(f"PLAYBOOK START: post playbook example/openstack-ceph/playbooks/"
-                           f"{playbook}")
+def recaps_of(console: str, playbook: str,
+              project: str = "example/openstack-ceph") -> dict[str, dict[str, int]]:
+    """The PLAY RECAP counts per host of the post playbook PLAYBOOK of PROJECT (its last
+    attempt)."""
+    start = console.rindex(f"PLAYBOOK START: post playbook {project}/playbooks/{playbook}")
     end = console.index("PLAYBOOK END", start)
     out = {}
     for host, counts in re.findall(r"\| (\S+)\s+: (ok=.*)$", console[start:end], re.M):

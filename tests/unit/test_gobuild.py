@@ -4,6 +4,7 @@ group (its replace directives repeated), and a real `go build` from a module pro
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import zipfile
@@ -162,6 +163,9 @@ GOOD = {"set-a": {"one": {"module": "example.com/hello", "version": "v1.0.0",
     (lambda d: d["set-a"]["one"].update(programs={"hello": "../x"}),
      "set-a.one.programs.hello", "a package folder inside the module"),
     (lambda d: d["set-a"]["one"].update(programs=[]), "set-a.one.programs", "a mapping"),
+    # no programs: only in a group another group follows
+    (lambda d: d["set-a"]["one"].update(programs={}), "set-a.one.programs",
+     "empty only in a group another group follows"),
     (lambda d: d["set-a"]["one"].update({"local-replaces": "latest"}),
      "set-a.one.local-replaces", "a semantic version"),
     (lambda d: d["set-a"]["one"].update({"version-ldflags": "yes"}),
@@ -191,6 +195,36 @@ def test_a_bad_pin_is_refused_naming_its_place(tmp_path: Path, mutate, where: st
     with pytest.raises(InvalidInput) as err:
         gobuild.load_sets(pins)
     assert f"{pins}: {where}" in str(err.value) and allowed in str(err.value), str(err.value)
+
+
+def test_a_group_that_only_leads_may_have_no_programs(tmp_path: Path) -> None:
+    data = json.loads(json.dumps(GOOD))
+    data["set-a"]["one"]["programs"] = {}
+    data["set-a"]["two"] = {"module": "example.com/b", "version": "v1.0.0",
+                            "programs": {"b": "."}, "follow": "one"}
+    pins = tmp_path / "pins.yaml"
+    pins.write_text(json.dumps(data))
+    one, two = gobuild.load_sets(pins)["set-a"]
+    assert one.programs == {} and two.follow == "one"
+
+
+def test_a_build_waits_for_another_build_of_the_mirror(tmp_path: Path) -> None:
+    from crossgate.locks import acquire
+
+    lines: list[str] = []
+    builder = gobuild.GoBuilder(tmp_path / "mirror", go="no-such-go", timeout=5,
+                                progress=lines.append, lock_timeout=0.5)
+    held = acquire(builder.state / "build.lock", 1)
+    try:
+        with pytest.raises(SyncFailure, match=r"timed out after 0 s waiting for another Go "
+                                              r"build of this mirror \(lock .*build.lock\)"):
+            builder.build("set-a", [])
+    finally:
+        os.close(held)
+    assert lines and "waiting for another Go build" in lines[0]
+    # the lock free, the build goes on (and here fails on the missing go command)
+    with pytest.raises(SyncFailure, match="is not installed"):
+        builder.build("set-a", [])
 
 
 def test_a_malformed_or_missing_pin_file(tmp_path: Path) -> None:
@@ -314,14 +348,21 @@ def test_the_kubernetes_pins_name_every_program_of_the_layer() -> None:
     programs = {p: g for g in sets["kubernetes-1.34"] for p in g.programs}
     assert set(programs) == {
         "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubeadm",
-        "etcd", "openstack-cloud-controller-manager", "cinder-csi-plugin", "csi-provisioner",
+        "kubectl", "etcd"}
+    cloud = {p: g for g in sets["kubernetes-1.34-openstack"] for p in g.programs}
+    assert set(cloud) == {
+        "openstack-cloud-controller-manager", "cinder-csi-plugin", "csi-provisioner",
         "csi-attacher", "csi-resizer", "csi-snapshotter", "snapshot-controller"}
     kube = programs["kubelet"]
     # the staging modules at the release of the same minor and patch
     assert kube.version == "v1.34.4" and kube.local_replaces == "v0.34.4"
     assert kube.version_ldflags
-    occm = programs["openstack-cloud-controller-manager"]
+    # the cloud set follows the same Kubernetes release, whose programs it does not build again
+    leader = next(g for g in sets["kubernetes-1.34-openstack"] if g.name == "kubernetes")
+    assert (leader.module, leader.version, leader.local_replaces, leader.programs) == (
+        kube.module, kube.version, kube.local_replaces, {})
+    occm = cloud["openstack-cloud-controller-manager"]
     assert occm.version.startswith("v1.34.") and occm.follow == "kubernetes"
     assert "k8s.io/cloud-provider-openstack/pkg/version.Version" in occm.version_variables
-    assert all(programs[p].version_variables == ("main.version",)
+    assert all(cloud[p].version_variables == ("main.version",)
                for p in ("csi-provisioner", "csi-attacher", "csi-resizer", "csi-snapshotter"))

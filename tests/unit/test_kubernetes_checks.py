@@ -44,7 +44,8 @@ def test_nodes_ready(nodes: list, expected: list, status: str, reason: str) -> N
     assert evidence["a"]["internal_ip"] == "10.0.0.1"
 
 
-READYZ_OK = "[+]ping ok\n[+]etcd ok\n[+]poststarthook/rbac/bootstrap-roles ok\nreadyz check passed\n"
+READYZ_OK = ("[+]ping ok\n[+]etcd ok\n[+]poststarthook/rbac/bootstrap-roles ok\n"
+             "readyz check passed\n")
 
 
 @pytest.mark.parametrize(("text", "status", "reason"), [
@@ -88,7 +89,8 @@ LIMIT = 64 * 1024 * 1024
         "pod-runs": "fail:pod phase Pending on k8s1, expected Succeeded on k8s1",
         "pod-network": "fail:pod address (none) is not in the pod range 10.244.0.0/16",
         "pod-memory-limit": "fail:the pod's memory cgroup limit is (unread), expected 67108864"}),
-    (pod(on="k8s2"), LOG, {"pod-runs": "fail:pod phase Succeeded on k8s2, expected Succeeded on k8s1"}),
+    (pod(on="k8s2"), LOG, {
+        "pod-runs": "fail:pod phase Succeeded on k8s2, expected Succeeded on k8s1"}),
     (pod(), LOG.replace(k8s.MARK, "x"), {
         "pod-runs": "fail:the pod's log, read through the API server, lacks its mark"}),
     (pod(ip="192.168.1.5"), LOG, {
@@ -156,12 +158,12 @@ def test_oci_archive_is_a_reproducible_image_layout() -> None:
     layer_digest = manifest["layers"][0]["digest"]
     assert config["rootfs"]["diff_ids"] == [layer_digest]
     assert config["config"]["Entrypoint"] == ["/bin/sh"]
-    inside = tarfile.open(fileobj=io.BytesIO(files["blobs/sha256/" + layer_digest[7:]]))
-    names = {m.name: m for m in inside.getmembers()}
+    with tarfile.open(fileobj=io.BytesIO(files["blobs/sha256/" + layer_digest[7:]])) as inside:
+        names = {m.name: m for m in inside.getmembers()}
     assert names["bin/sh"].issym() and names["bin/sh"].linkname == "busybox"
     assert names["bin/busybox"].mode == 0o755 and names["bin/busybox"].mtime == 0
     assert names["tmp"].mode == 0o1777
     # another command is another image
-    other, other_digest = oci.archive("registry.k8s.io/pause:3.10", layer, ["/bin/sleep"], [],
+    _, other_digest = oci.archive("registry.k8s.io/pause:3.10", layer, ["/bin/sleep"], [],
                                       "amd64")
     assert other_digest != digest

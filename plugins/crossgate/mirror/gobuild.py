@@ -47,6 +47,8 @@ from typing import Any
 
 import yaml
 
+from crossgate.locks import LockTimeout, acquire
+
 from .model import InvalidInput, SyncFailure
 
 GROUP_KEYS = {"module", "version", "programs", "local-replaces", "version-ldflags", "follow",
@@ -138,10 +140,11 @@ def parse_set(where: str, name: object, groups: object) -> list[Group]:
             if key in g and (not isinstance(g[key], str) or not VERSION.match(g[key])):
                 raise InvalidInput(f"{at}.{key}", g[key], "a semantic version such as v1.34.4")
         programs = g["programs"]
-        if not isinstance(programs, dict) or not programs:
+        followed = any(isinstance(o, dict) and o.get("follow") == gname for o in groups.values())
+        if not isinstance(programs, dict) or (not programs and not followed):
             raise InvalidInput(f"{at}.programs", programs,
                                "a mapping of program names to package folders ('.' for the "
-                               "module's root)")
+                               "module's root); empty only in a group another group follows")
         for prog, rel in programs.items():
             if not isinstance(prog, str) or not NAME.match(prog):
                 raise InvalidInput(f"{at}.programs", prog, "a program name of lower-case "
@@ -251,10 +254,12 @@ class GoBuilder:
     """Builds program sets into ROOT/go with the go command GO."""
 
     def __init__(self, root: Path, go: str = "go", timeout: float = 3600.0,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None,
+                 lock_timeout: float | None = None) -> None:
         self.root = root
         self.go = go
         self.timeout = timeout
+        self.lock_timeout = timeout if lock_timeout is None else lock_timeout
         self.progress = progress or (lambda _line: None)
         self.state = root / ".state" / "go"
         self.env = dict(os.environ, GOMODCACHE=str(self.state / "mod"),
@@ -285,7 +290,27 @@ class GoBuilder:
         return Path(json.loads(out)["GoMod"]).read_text(encoding="utf-8")
 
     def build(self, set_name: str, groups: list[Group]) -> GoReport:
+        """Build SET_NAME once; one build at a time per mirror (another process's build of the
+        same set is waited for, at most lock_timeout seconds, then found built)."""
         started = time.monotonic()
+        lock = self.state / "build.lock"
+        try:
+            fd = acquire(lock, 0)
+        except LockTimeout:
+            self.progress(f"go: {set_name}: waiting for another Go build of this mirror "
+                          f"(lock {lock}, at most {self.lock_timeout:.0f} s)")
+            try:
+                fd = acquire(lock, self.lock_timeout)
+            except LockTimeout:
+                raise SyncFailure(f"go: {set_name}: timed out after {self.lock_timeout:.0f} s "
+                                  f"waiting for another Go build of this mirror (lock {lock})"
+                                  ) from None
+        try:
+            return self._build(set_name, groups, started)
+        finally:
+            os.close(fd)
+
+    def _build(self, set_name: str, groups: list[Group], started: float) -> GoReport:
         self.root.mkdir(parents=True, exist_ok=True)
         gover = self.go_version()
         files: dict[str, str] = {}
@@ -311,6 +336,8 @@ class GoBuilder:
         shutil.rmtree(out, ignore_errors=True)
         (out / "bin").mkdir(parents=True)
         for g in groups:
+            if not g.programs:  # only followed: its modules, no programs of its own
+                continue
             t0 = time.monotonic()
             d = work / g.name
             d.mkdir(parents=True)
@@ -352,10 +379,11 @@ class GoBuilder:
 
 
 def sync_go(pins: Path, set_name: str, root: Path, go: str = "go", timeout: float = 3600.0,
-            progress: Callable[[str], None] | None = None) -> GoReport:
+            progress: Callable[[str], None] | None = None,
+            lock_timeout: float | None = None) -> GoReport:
     """Build (or find built) the programs of SET_NAME in the pin file PINS into ROOT/go."""
     sets = load_sets(pins)
     if set_name not in sets:
         raise InvalidInput("go set", set_name, "one of " + ", ".join(sorted(sets))
                            + f" (the sets of {pins})")
-    return GoBuilder(root, go, timeout, progress).build(set_name, sets[set_name])
+    return GoBuilder(root, go, timeout, progress, lock_timeout).build(set_name, sets[set_name])

@@ -23,7 +23,8 @@ options:
     type: str
     required: true
   files:
-    description: Files of the node copied into the image (C(src) on the node, C(dest) relative in the image).
+    description:
+      - Files of the node copied into the image (C(src) on the node, C(dest) relative in the image).
     type: list
     elements: dict
     required: true
@@ -64,14 +65,14 @@ size:
   returned: always
 """
 
-import hashlib  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import tarfile  # noqa: E402
+import hashlib
+import io
+import json
+import os
+import platform
+import tarfile
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
 ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "ppc64le": "ppc64le", "s390x": "s390x"}
 DIRS = ("bin", "dev", "etc", "proc", "sys", "tmp")

@@ -14,11 +14,11 @@ description:
     readiness checks all pass (C(api-ready)); every kubelet runs the contract's version
     (C(node-versions)); on each node a pod scheduled there runs to completion with its log
     readable through the API server (C(pod-runs:NODE)), gets an address in the pod range and
-    opens a TCP connection to the API server's address from the pod network (C(pod-network:NODE)) and runs under
-    its memory limit (C(pod-memory-limit:NODE)); a ConfigMap reaches a pod as a volume
-    (C(configmap-volume)); a Deployment becomes available with its replicas spread by the
-    scheduler (C(deployment-available)); RBAC refuses a service account without roles what it
-    was not granted (C(rbac-denies))."
+    opens a TCP connection to the API server's address from the pod network
+    (C(pod-network:NODE)) and runs under its memory limit (C(pod-memory-limit:NODE)); a
+    ConfigMap reaches a pod as a volume (C(configmap-volume)); a Deployment becomes available
+    with its replicas spread by the scheduler (C(deployment-available)); RBAC refuses a
+    service account without roles what it was not granted (C(rbac-denies))."
   - Everything it creates lives in namespace I(namespace), removed at the end (bounded by
     I(wait_timeout)).
 options:
@@ -31,7 +31,8 @@ options:
     type: path
     default: /var/lib/crossgate/results
   contract:
-    description: The Kubernetes layer's contract (deploy-kubernetes' fact deploy_kubernetes_contract).
+    description:
+      - The Kubernetes layer's contract (deploy-kubernetes' fact deploy_kubernetes_contract).
     type: dict
     required: true
   namespace:
@@ -47,7 +48,8 @@ options:
     type: int
     default: 30
   wait_timeout:
-    description: Seconds each wait (a pod finishing, a Deployment available, the namespace gone) may take.
+    description:
+      - Seconds each wait (a pod finishing, a Deployment available, the namespace gone) may take.
     type: int
     default: 180
   delay:
@@ -74,11 +76,11 @@ results_file:
   returned: always
 """
 
-import ipaddress  # noqa: E402
-import time  # noqa: E402
+import ipaddress
+import time
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.crossgate_records import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.crossgate_records import (
     check_argument_spec,
     make_record,
     write_records,
@@ -201,8 +203,8 @@ def eval_pod(pod: dict, log: str, node: str, pod_cidr: str, api_address: str,
     seen = values.get("limit", "")
     mem_ev = {**base, "limit_expected": limit_bytes, "limit_seen": seen}
     if seen != str(limit_bytes):
-        out["pod-memory-limit"] = ("fail", f"the pod's memory cgroup limit is {seen or '(unread)'}, "
-                                   f"expected {limit_bytes}", mem_ev)
+        out["pod-memory-limit"] = ("fail", "the pod's memory cgroup limit is "
+                                   f"{seen or '(unread)'}, expected {limit_bytes}", mem_ev)
     else:
         out["pod-memory-limit"] = ("pass", "", mem_ev)
     return out
@@ -417,8 +419,19 @@ def run_checks(module: AnsibleModule, cluster: Cluster, p: dict) -> list[dict]:
 
 
 def cleanup(cluster: Cluster, ns: str) -> str:
+    """Delete the checks' namespace and wait until it is gone. Its pods are deleted at once
+    (grace period 0) on every poll: a pod on a node whose kubelet is gone would otherwise keep
+    the namespace terminating."""
     client = cluster.client
+
+    def force_pods() -> None:
+        for pod in cluster.core.list_namespaced_pod(ns, _request_timeout=cluster.timeout).items:
+            cluster.core.delete_namespaced_pod(pod.metadata.name, ns, grace_period_seconds=0,
+                                               _request_timeout=cluster.timeout)
+
     try:
+        cluster.apps.delete_collection_namespaced_deployment(ns, _request_timeout=cluster.timeout)
+        force_pods()
         cluster.core.delete_namespace(ns, _request_timeout=cluster.timeout)
     except client.exceptions.ApiException as exc:
         if exc.status != 404:
@@ -427,6 +440,7 @@ def cleanup(cluster: Cluster, ns: str) -> str:
     def gone():
         try:
             cluster.core.read_namespace(ns, _request_timeout=cluster.timeout)
+            force_pods()
         except client.exceptions.ApiException as exc:
             if exc.status == 404:
                 return True, "gone"
