@@ -491,7 +491,8 @@ def main() -> None:
     path = write_records(records, p["results_dir"], "kubernetes")
     if leftover:
         module.fail_json(msg=leftover, records=records, results_file=path)
-    module.exit_json(changed=True, records=records, results_file=path)
+    # the checks leave nothing behind: the cluster is as it was
+    module.exit_json(changed=False, records=records, results_file=path)
 
 
 if __name__ == "__main__":
