@@ -326,6 +326,54 @@ def test_a_set_is_built_once_per_version_set(tmp_path: Path, go_env: Path) -> No
         f"hello-set-{newer.key}/bin"
 
 
+def local_pins(tmp_path: Path, greeting: str) -> Path:
+    """A pin file with a group built from a module in a folder beside it."""
+    folder = tmp_path / "pins" / "greeter"
+    (folder / "cmd/greeter").mkdir(parents=True, exist_ok=True)
+    (folder / "go.mod").write_text("module example.com/greeter\n\ngo 1.22\n")
+    (folder / "cmd/greeter/main.go").write_text(HELLO.replace("hello from %s", greeting))
+    pins = tmp_path / "pins" / "pins.yaml"
+    pins.write_text(json.dumps({"s": {"greeter": {
+        "module": "example.com/greeter", "version": "v0.1.0", "path": "greeter",
+        "programs": {"greeter": "cmd/greeter"}}}}))
+    return pins
+
+
+def test_a_group_from_a_folder_beside_the_pins(tmp_path: Path, go_env: Path) -> None:
+    root = tmp_path / "mirror"
+    first = gobuild.sync_go(local_pins(tmp_path, "hello from the folder"), "s", root)
+    assert first.built
+    out = subprocess.run([str(Path(first.bin_dir) / "greeter")], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "hello from the folder"
+    manifest = json.loads((Path(first.bin_dir).parent / "manifest.json").read_text())
+    assert f"example.com/greeter => {tmp_path / 'pins/greeter'}" in manifest["modules"]["greeter"]
+    # the same source: built before; a changed source: built anew
+    assert not gobuild.sync_go(local_pins(tmp_path, "hello from the folder"), "s", root).built
+    changed = gobuild.sync_go(local_pins(tmp_path, "hello again"), "s", root)
+    assert changed.built and changed.key != first.key
+    # the folder's place is not part of the key: another checkout finds the same build
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(tmp_path / "pins", moved)
+    assert gobuild.sync_go(moved / "pins.yaml", "s", root).key == changed.key
+
+
+def test_a_bad_folder_group_is_refused_naming_its_place(tmp_path: Path) -> None:
+    pins = local_pins(tmp_path, "x")
+    data = json.loads(pins.read_text())
+    for path, allowed in (("../greeter", "a folder beside the pin file"),
+                          ("missing", "a folder with a go.mod")):
+        data["s"]["greeter"]["path"] = path
+        pins.write_text(json.dumps(data))
+        with pytest.raises(InvalidInput, match=f"s.greeter.path: .*{allowed}"):
+            gobuild.load_sets(pins)
+    data["s"]["greeter"].update(path="greeter", module="example.com/other")
+    pins.write_text(json.dumps(data))
+    with pytest.raises(InvalidInput, match=r"s.greeter.module: invalid value 'example.com/other'"
+                                           r".*declares \(example.com/greeter\)"):
+        gobuild.load_sets(pins)
+
+
 def test_a_failed_build_says_which_group_and_why(tmp_path: Path, go_env: Path) -> None:
     proxy_module(go_env, "example.com/broken", "v1.0.0", {
         "go.mod": "module example.com/broken\n\ngo 1.22\n",
@@ -352,7 +400,12 @@ def test_the_kubernetes_pins_name_every_program_of_the_layer() -> None:
     cloud = {p: g for g in sets["kubernetes-1.34-openstack"] for p in g.programs}
     assert set(cloud) == {
         "openstack-cloud-controller-manager", "cinder-csi-plugin", "csi-provisioner",
-        "csi-attacher", "csi-resizer", "csi-snapshotter", "snapshot-controller"}
+        "csi-attacher", "csi-resizer", "csi-snapshotter", "snapshot-controller",
+        "csi-registrar"}
+    # crossgate's own registrar, from the role's folder, with the release's kubelet API
+    registrar = cloud["csi-registrar"]
+    assert registrar.path.endswith("roles/deploy-kubernetes/files/csi-registrar")
+    assert registrar.follow == "kubernetes"
     kube = programs["kubelet"]
     # the staging modules at the release of the same minor and patch
     assert kube.version == "v1.34.4" and kube.local_replaces == "v0.34.4"

@@ -52,7 +52,7 @@ from crossgate.locks import LockTimeout, acquire
 from .model import InvalidInput, SyncFailure
 
 GROUP_KEYS = {"module", "version", "programs", "local-replaces", "version-ldflags", "follow",
-              "version-variables"}
+              "version-variables", "path"}
 VARIABLE = re.compile(r"^[A-Za-z0-9._/-]+\.[A-Za-z_][A-Za-z0-9_]*$")
 VERSION = re.compile(r"^v\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -70,6 +70,8 @@ class Group:
     version_ldflags: bool = False
     follow: str = ""
     version_variables: tuple[str, ...] = ()
+    # a module of a folder beside the pin file (a program of the library's own), not the proxy's
+    path: str = ""
 
     def package(self, program: str) -> str:
         rel = self.programs[program]
@@ -108,11 +110,25 @@ def load_sets(path: Path) -> dict[str, list[Group]]:
         raise InvalidInput("go pins", str(path), f"valid YAML ({exc})") from exc
     if not isinstance(data, dict) or not data:
         raise InvalidInput(f"{path}", type(data).__name__, "a mapping of set names to groups")
-    return {str(name): parse_set(f"{path}: {name}", name, groups)
+    return {str(name): parse_set(f"{path}: {name}", name, groups, path.parent)
             for name, groups in data.items()}
 
 
-def parse_set(where: str, name: object, groups: object) -> list[Group]:
+def module_of(gomod: str) -> str:
+    m = re.search(r"^module\s+(\S+)\s*$", gomod, re.M)
+    return m.group(1) if m else ""
+
+
+def source_digest(folder: Path) -> str:
+    """A digest of every file of a local module's folder (its source is part of a set's key)."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(folder)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def parse_set(where: str, name: object, groups: object,
+              base: Path | None = None) -> list[Group]:
     if not isinstance(name, str) or not NAME.match(name):
         raise InvalidInput(where, name, "a set name of lower-case letters, digits, '.', '_', '-'")
     if not isinstance(groups, dict) or not groups:
@@ -163,9 +179,26 @@ def parse_set(where: str, name: object, groups: object) -> list[Group]:
         if "follow" in g and (g["follow"] not in groups or g["follow"] == gname):
             raise InvalidInput(f"{at}.follow", g["follow"], "another group of the set: "
                                + ", ".join(str(n) for n in groups if n != gname))
+        folder = ""
+        if "path" in g:
+            rel = g["path"]
+            if not isinstance(rel, str) or not PACKAGE.match(rel) or rel == "." \
+                    or ".." in rel.split("/") or base is None:
+                raise InvalidInput(f"{at}.path", rel, "a folder beside the pin file, holding a "
+                                   "Go module (its go.mod)")
+            gomod = base / rel / "go.mod"
+            try:
+                declared = module_of(gomod.read_text(encoding="utf-8"))
+            except OSError:
+                raise InvalidInput(f"{at}.path", rel, f"a folder with a go.mod ({gomod} cannot "
+                                   "be read)") from None
+            if declared != g["module"]:
+                raise InvalidInput(f"{at}.module", g["module"], f"the module {gomod} declares "
+                                   f"({declared or 'none'})")
+            folder = str((base / rel).resolve())
         out.append(Group(gname, g["module"], g["version"], dict(programs),
                          g.get("local-replaces", g["version"]), g.get("version-ldflags", False),
-                         g.get("follow", ""), tuple(variables)))
+                         g.get("follow", ""), tuple(variables), folder))
     by_name = {g.name: g for g in out}
     for g in out:
         if g.follow and by_name[g.follow].follow:
@@ -226,6 +259,8 @@ def module_file(group: Group, upstream: str, followed: str = "",
         elif new.startswith(("./", "../")) and "FORBIDDEN" not in new and old != group.module:
             reps.append(f"\t{old} => {old} {group.local_replaces}")
         # anything else (a folder that is not a module of the same repository) is left out
+    if group.path:
+        reps.append(f"\t{group.module} => {group.path}")
     if followed:
         theirs = {old: f"\t{old} => {new} {ver}" for old, new, ver in replaces(followed)
                   if ver and old != group.module}
@@ -285,6 +320,8 @@ class GoBuilder:
         return self.run(["env", "GOVERSION"], self.root, "go version").strip()
 
     def upstream_gomod(self, group: Group) -> str:
+        if group.path:
+            return (Path(group.path) / "go.mod").read_text(encoding="utf-8")
         out = self.run(["mod", "download", "-json", f"{group.module}@{group.version}"],
                        self.root, f"group {group.name}: download {group.module}@{group.version}")
         return Path(json.loads(out)["GoMod"]).read_text(encoding="utf-8")
@@ -319,7 +356,10 @@ class GoBuilder:
             files[g.name] = module_file(g, self.upstream_gomod(g), files.get(g.follow, ""),
                                         leader)
         digest = hashlib.sha256(json.dumps(
-            [gover, {g.name: [files[g.name], ldflags(g), g.programs] for g in groups}],
+            # a local module's folder counts by its content, not by where the checkout is
+            [gover, {g.name: [files[g.name].replace(g.path, "<folder>") if g.path
+                              else files[g.name], ldflags(g), g.programs]
+                     + ([source_digest(Path(g.path))] if g.path else []) for g in groups}],
             sort_keys=True).encode()).hexdigest()[:12]
         out = self.root / "go" / f"{set_name}-{digest}"
         report = GoReport(set_name, digest, str(out / "bin"))
