@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crossgate.mirror import apt, cli, httpd, server, wheels
-from crossgate.mirror.model import InvalidInput, Layout
+from crossgate.mirror.model import InvalidInput, Layout, SyncFailure
 
 
 @pytest.mark.parametrize(
@@ -415,3 +415,42 @@ def test_unknown_package_and_distribution() -> None:
     pip_text = "ERROR: No matching distribution found for nosuch==1.0\n"
     assert wheels.unknown_distribution(pip_text) == "nosuch==1.0"
     assert wheels.unknown_distribution("ERROR: something else") is None
+
+
+APT_CONFLICT = """Reading package lists...
+The following packages have unmet dependencies:
+ busybox : Conflicts: busybox-static but 1:1.35.0-4+deb12u1+b1 is to be installed
+ busybox-static : Conflicts: busybox
+ foo : Depends: bar but it is not going to be installed
+       Breaks: baz (< 2)
+E: Unable to correct problems, you have held broken packages.
+"""
+
+
+def test_conflicting_packages_are_named() -> None:
+    assert apt.conflicts(APT_CONFLICT) == [("busybox", "busybox-static"), ("foo", "baz")]
+    assert apt.conflicts("E: Unable to locate package jq\n") == []
+    failure = SyncFailure("apt-get --print-uris failed (exit 100): apt-get install ...\n"
+                          + APT_CONFLICT)
+    with pytest.raises(InvalidInput) as exc:
+        apt._raise_unknown(failure)
+    text = str(exc.value)
+    assert "--package: invalid value 'baz, busybox, busybox-static, foo'" in text
+    assert "busybox conflicts with busybox-static; foo conflicts with baz" in text
+    assert "keep one of each pair" in text
+
+
+def test_site_vars_name_only_the_parts_that_hold_something(tmp_path: Path) -> None:
+    urls = server.mirror_urls("10.0.0.1", 8080)
+    assert server.site_vars(tmp_path, urls) == {}
+    (tmp_path / "go").mkdir()
+    assert server.site_vars(tmp_path, urls) == {"crossgate_mirror_go_url": urls["go"]}
+    (tmp_path / "apt").mkdir()
+    (tmp_path / "apt" / "Packages").write_text("")
+    (tmp_path / "wheels" / "simple").mkdir(parents=True)
+    assert server.site_vars(tmp_path, urls) == {
+        "crossgate_mirror_apt_url": "http://10.0.0.1:8080/apt/",
+        "crossgate_mirror_pypi_url": "http://10.0.0.1:8080/wheels/simple/",
+        "crossgate_mirror_wheels_url": "http://10.0.0.1:8080/wheels/",
+        "crossgate_mirror_go_url": "http://10.0.0.1:8080/go/",
+    }

@@ -297,7 +297,7 @@ class ZuulEnv:
         return out
 
     def _mirror(self) -> None:
-        from crossgate.mirror import mirror_urls, start_server, sync_apt
+        from crossgate.mirror import mirror_urls, site_vars, start_server, sync_apt
 
         t0 = time.monotonic()
         packages = self.mirror_packages()
@@ -307,12 +307,9 @@ class ZuulEnv:
         self.mirror = start_server(MIRROR_DIR, self.host_address, port,
                                    state_dir=self.root / "mirror-state")
         urls = mirror_urls(self.mirror.address, self.mirror.port)
+        # what a site gives its jobs, as crossgate run does (the same function)
         self.site_vars: dict[str, Any] = {"crossgate_test_log_store": str(self.log_store)}
-        if (MIRROR_DIR / "apt" / "Packages").exists():
-            self.site_vars["crossgate_mirror_apt_url"] = urls["apt"]
-        if (MIRROR_DIR / "wheels" / "simple").is_dir():
-            self.site_vars["crossgate_mirror_pypi_url"] = urls["pypi"]
-            self.site_vars["crossgate_mirror_wheels_url"] = urls["wheels"]
+        self.site_vars.update(site_vars(MIRROR_DIR, urls))
         self.figures["mirror_s"] = round(time.monotonic() - t0, 1)
 
     def _netns(self) -> None:

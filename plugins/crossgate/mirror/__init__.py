@@ -27,7 +27,7 @@ from .model import (
     SyncFailure,
     WheelReport,
 )
-from .server import ServerState, mirror_urls
+from .server import ServerState, mirror_urls, site_vars
 from .server import start as start_server
 from .server import status as server_status
 from .server import stop as stop_server
@@ -48,6 +48,7 @@ __all__ = [
     "mirror_urls",
     "pip_conf",
     "server_status",
+    "site_vars",
     "sources_line",
     "start_server",
     "stop_server",

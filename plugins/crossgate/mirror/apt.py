@@ -144,6 +144,25 @@ def unknown_package(output: str) -> str | None:
     return m[1] if m else None
 
 
+def conflicts(output: str) -> list[tuple[str, str]]:
+    """The pairs of packages apt cannot install together, from its ``unmet dependencies`` report
+    (`` busybox : Conflicts: busybox-static but 1:1.35 is to be installed``, further relations of
+    the same package on indented lines below), each pair once, in the order apt reports them."""
+    out: list[tuple[str, str]] = []
+    current = None
+    for line in output.splitlines():
+        head = re.match(r"^\s+(\S+) : (.*)$", line)
+        rest = line
+        if head:
+            current, rest = head[1], head[2]
+        m = re.match(r"^\s*(?:Conflicts|Breaks): (\S+)", rest)
+        if current and m:
+            pair = (current, m[1])
+            if pair not in out and pair[::-1] not in out:
+                out.append(pair)
+    return out
+
+
 def _run(argv: list[str], timeout: float, what: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, LC_ALL="C", DEBIAN_FRONTEND="noninteractive")
     try:
@@ -259,6 +278,14 @@ def _raise_unknown(exc: SyncFailure) -> None:
     if name:
         raise InvalidInput(
             "--package", name, "a package of the host's apt sources (see apt-cache policy NAME)"
+        ) from exc
+    pairs = conflicts(str(exc))
+    if pairs:
+        named = sorted({name for pair in pairs for name in pair})
+        said = "; ".join(f"{a} conflicts with {b}" for a, b in pairs)
+        raise InvalidInput(
+            "--package", ", ".join(named),
+            f"packages apt can install together ({said}): keep one of each pair",
         ) from exc
 
 

@@ -84,6 +84,20 @@ def mirror_urls(address: str, port: int) -> dict[str, str]:
     }
 
 
+def site_vars(root: Path, urls: dict[str, str]) -> dict[str, str]:
+    """The site variables a CI site gives its jobs for the parts of the mirror at ``root`` that
+    hold something: crossgate_mirror_apt_url, _pypi_url and _wheels_url, _go_url."""
+    out: dict[str, str] = {}
+    if (root / "apt" / "Packages").exists():
+        out["crossgate_mirror_apt_url"] = urls["apt"]
+    if (root / "wheels" / "simple").is_dir():
+        out["crossgate_mirror_pypi_url"] = urls["pypi"]
+        out["crossgate_mirror_wheels_url"] = urls["wheels"]
+    if (root / "go").is_dir():
+        out["crossgate_mirror_go_url"] = urls["go"]
+    return out
+
+
 def state_path(state_dir: Path, address: str, port: int) -> Path:
     return Path(state_dir) / f"server-{address}-{port}.json"
 

@@ -608,21 +608,14 @@ class Executor:
         host_address = provider.host_address()
         if host_address is None:
             return None
-        from crossgate.mirror import MirrorError, mirror_urls, start_server
+        from crossgate.mirror import MirrorError, mirror_urls, site_vars, start_server
 
         try:
             server = start_server(root, host_address, self.options.mirror_port,
                                   state_dir=self.ansible_dir / "mirror")
         except MirrorError as exc:
             raise RunError(f"host mirror: {exc}") from exc
-        urls = mirror_urls(server.address, server.port)
-        if (root / "apt" / "Packages").exists():
-            self.site_vars["crossgate_mirror_apt_url"] = urls["apt"]
-        if (root / "wheels" / "simple").is_dir():
-            self.site_vars["crossgate_mirror_pypi_url"] = urls["pypi"]
-            self.site_vars["crossgate_mirror_wheels_url"] = urls["wheels"]
-        if (root / "go").is_dir():
-            self.site_vars["crossgate_mirror_go_url"] = urls["go"]
+        self.site_vars = site_vars(root, mirror_urls(server.address, server.port))
         self.console.line("MIRROR: serving " + ", ".join(
             f"{k}={v}" for k, v in sorted(self.site_vars.items())))
         return server
