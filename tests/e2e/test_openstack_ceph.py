@@ -9,7 +9,13 @@ exactly crossgate's job: the Ceph layer, the OpenStack layer on it, each validat
 checks across them. Its post-run playbooks then (Zuul runs a child's post-run before its
 parent's): deploy both layers again (nothing may change), see the change deployed, break each
 link between OpenStack and Ceph in turn and see its check fail with its evidence, and last stop
-nova-compute of compute2, which validate-openstack must report, failing the build."""
+nova-compute of compute2, which validate-openstack must report, failing the build.
+
+The job runs on crossgate-kubernetes-openstack's five nodes: right after the run phase, in
+post-run, crossgate-kubernetes-openstack's plays put Kubernetes on the same cloud (the two
+Kubernetes nodes made Nova servers, the cloud controller manager and Cinder CSI), validated from
+both sides; it is redeployed with the rest, and its two links to OpenStack (the cloud controller
+manager's password, a storage class's volume type) are broken in turn."""
 
 from __future__ import annotations
 
@@ -47,6 +53,17 @@ INTEROP_SKIPS = {
     "compute-servers-resize": "every test of the capability is flagged",
     "identity-v3-list-projects": "every test of the capability is flagged",
 }
+# Kubernetes on the same cloud (crossgate-kubernetes-openstack's plays, in post-run)
+K8S_NODES = ("k8s1", "k8s2")
+K8S_PASS = {"nodes-ready", "api-ready", "node-versions", "configmap-volume",
+            "deployment-available", "rbac-denies", "cloud-provider-running", "pvc-bound",
+            "volume-expansion", "volume-attachment:k8s2"} | {
+    f"{c}:{n}" for c in ("pod-runs", "pod-network", "pod-memory-limit", "provider-id")
+    for n in K8S_NODES}
+K8S_SKIP = {"pod-volume-mount:k8s2": "Nova runs the fake virt driver",
+            "load-balancer": "no load balancer service"}
+K8S_INTEGRATION = {"node-server:k8s1", "node-server:k8s2", "pvc-cinder-rbd",
+                   "volume-attached-server"}
 CEPH_CHECKS = {"health", "osds-up-in", "pgs-active-clean", "rbd-roundtrip:volumes",
                "rados-roundtrip:images"}
 
@@ -103,13 +120,13 @@ def recaps_of(console: str, playbook: str,
 
 class TestOpenStackOnCeph:
     """crossgate-openstack-ceph with a change under test, then a redeploy, broken links and a
-    stopped nova-compute, on one cloud."""
+    stopped nova-compute, on one cloud; and Kubernetes on that cloud with its cloud provider."""
 
     def test_the_integration_the_change_idempotence_broken_links_and_a_fault(
             self, tmp_path: Path) -> None:
         checkout = placement_change(tmp_path)
         rc, build, console, build_dir = run_job(
-            tmp_path, "openstack-ceph-under-test", repo="openstack-ceph-repo", timeout=2400,
+            tmp_path, "openstack-ceph-under-test", repo="openstack-ceph-repo", timeout=3600,
             projects={"openstack/placement": checkout},
             labels={"debian-bookworm": "crossgate-openstack-ceph-bookworm"})
         logs = build_dir / "work/logs"
@@ -121,7 +138,8 @@ class TestOpenStackOnCeph:
                      "deploy-openstack : Install the services of the release into the venv",
                      "deploy-openstack : Install Ceph's Python bindings",
                      "deploy-openstack : Link Ceph's Python bindings"):
-            assert task_results(console, task) == every_node("ok"), task
+            seen = {h: s for h, s in task_results(console, task).items() if h not in K8S_NODES}
+            assert seen == every_node("ok"), task
         assert task_results(console, "deploy-openstack : Install the services under test") == {
             "controller": {"changed", "ok"}, "compute1": {"skipping"}, "compute2": {"skipping"}}
         # crossgate's own run playbooks (both layers, each validated, the checks across them)
@@ -135,7 +153,7 @@ class TestOpenStackOnCeph:
             by_layer.setdefault(r["layer"], {})[r["check"]] = r
         # ... every check across the layers, with evidence from both sides
         xc = by_layer["integration"]
-        assert set(xc) == INTEGRATION, sorted(xc)
+        assert set(xc) == INTEGRATION | K8S_INTEGRATION, sorted(xc)
         assert {r["status"] for r in xc.values()} == {"pass"}, [
             (r["check"], r.get("reason")) for r in xc.values() if r["status"] != "pass"]
         image = xc["image-in-rbd"]["evidence"]
@@ -199,9 +217,44 @@ class TestOpenStackOnCeph:
         interop_logs = logs / "controller/interop"
         assert (interop_logs / "results.subunit").stat().st_size > 0
         assert re.search(r"^Totals$", (interop_logs / "stestr-last.txt").read_text(), re.M)
-        # a second deploy of both layers changed nothing
+        # Kubernetes on the same cloud: the nodes are its servers (OCCM's providerIDs, their
+        # addresses from Neutron), a claim is a Cinder volume that is an RBD image, grown by
+        # expansion, attached to the server of its pod's node; what local nodes cannot do is
+        # skipped with its reason
+        assert ("PLAYBOOK END: post playbook example/openstack-ceph/playbooks/"
+                "kubernetes-openstack.yaml: OK") in console, console[-6000:]
+        k8s = by_layer["kubernetes"]
+        assert set(k8s) == K8S_PASS | set(K8S_SKIP), sorted(set(k8s) ^ (K8S_PASS | set(K8S_SKIP)))
+        assert {c for c, r in k8s.items() if r["status"] == "pass"} == K8S_PASS, [
+            (c, r.get("reason")) for c, r in k8s.items() if r["status"] != "pass"]
+        for check, why in K8S_SKIP.items():
+            assert k8s[check]["status"] == "skip" and why in k8s[check]["reason"], k8s[check]
+        for node in K8S_NODES:
+            seen = xc[f"node-server:{node}"]["evidence"]
+            assert k8s[f"provider-id:{node}"]["evidence"]["provider_id"] == \
+                f"openstack:///{seen['server']}" and seen["name"] == node
+            assert seen["ips"] == [seen["internal_ip"]]
+        chain = xc["pvc-cinder-rbd"]["evidence"]
+        assert chain["cinder"]["csi.storage.k8s.io/pvc/name"] == "crossgate-volume"
+        assert chain["cinder"]["size"] == chain["k8s_size_gb"] == 2
+        assert chain["rbd"] == {"pool": "volumes", "image": f"volume-{chain['volume_handle']}",
+                                "size": 2 * 2**30}
+        attached = xc["volume-attached-server"]["evidence"]
+        assert attached["server"] == xc["node-server:k8s2"]["evidence"]["server"]
+        assert [a["server_id"] for a in attached["attachments"]] == [attached["server"]]
+        assert {("deploy", "kubernetes"), ("validate", "kubernetes")} <= phases, phases
+        # its two links to OpenStack, broken in turn, failed their checks naming them
+        assert "PLAYBOOK END: post playbook example/openstack-ceph/playbooks/" \
+               "kubernetes-links-broken.yaml: OK" in console
+        assert re.search(r"BROKEN LINK occm-password: kubernetes checks failed on k8s1: "
+                         r"openstack-cloud-controller-manager (restarted while checked|is )",
+                         console)
+        assert re.search(r"BROKEN LINK volume-type: kubernetes checks failed on k8s1: claim "
+                         r"crossgate-volume is Pending: .*Volume type with name "
+                         r"crossgate-no-such-type could not be found", console)
+        # a second deploy of every layer changed nothing
         recaps = recaps_of(console, "redeploy.yaml")
-        assert set(recaps) == {"controller", "compute1", "compute2"}, recaps
+        assert set(recaps) == {"controller", "compute1", "compute2", *K8S_NODES}, recaps
         assert {h: c["changed"] for h, c in recaps.items()} == dict.fromkeys(recaps, 0)
         assert all(c["failed"] == 0 for c in recaps.values())
         # the change under test is what Placement runs
@@ -241,4 +294,9 @@ class TestOpenStackOnCeph:
         assert len(values) == 17 and set(values) == {"***"}, secrets
         clouds = (controller / "config/openstack/clouds.yaml.txt").read_text()
         assert re.findall(r"password: (.*)", clouds) == ["***", "***"], clouds
+        k8s_logs = logs / "k8s1/kubernetes"
+        for unit in ("openstack-cloud-controller-manager", "crossgate-csi-controller",
+                     "crossgate-csi-provisioner", "crossgate-csi-attacher", "kubelet"):
+            assert (k8s_logs / f"journal/{unit}.txt").is_file(), unit
+        assert (logs / "k8s2/kubernetes/journal/crossgate-csi-node.txt").is_file()
         no_key_in(logs)

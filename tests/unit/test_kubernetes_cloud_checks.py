@@ -55,12 +55,14 @@ def test_provider_id(node: dict, status: str, words: str) -> None:
      "unreachable: timed out", "fail", "health endpoint answered"),
 ])
 def test_controller(before: dict, after: dict, health: str, status: str, words: str) -> None:
-    journal = "line\n" * 20 + "E1207 Authentication failed: 401\n"
+    journal = ("W1207 12:56:54 openstack.go:189] New openstack client created failed: got 401\n"
+               + "line\n" * 20 + "E1207 Authentication failed: 401\n")
     got, reason, ev = cloud.eval_controller(before, after, health, journal, "occm")
     assert got == status and words in reason
     if status == "fail":
         assert ev["journal_tail"][-1] == "E1207 Authentication failed: 401"
         assert len(ev["journal_tail"]) == 8
+        assert [x[:5] for x in ev["journal_errors"]] == ["W1207", "E1207"]
     else:
         assert "journal_tail" not in ev
 

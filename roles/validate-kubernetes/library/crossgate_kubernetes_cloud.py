@@ -183,7 +183,10 @@ def eval_controller(before: dict, after: dict, health: str, journal: str,
     if health != "ok":
         problems.append(f"its health endpoint answered {health!r}")
     if problems:
-        ev["journal_tail"] = journal.splitlines()[-8:]
+        lines = journal.splitlines()
+        ev["journal_tail"] = lines[-8:]
+        # klog's warnings, errors and fatals (W1207 ..., E1207 ..., F1207 ...): why it stopped
+        ev["journal_errors"] = [x for x in lines if re.match(r"^[EFW]\d{4} ", x)][-3:]
         return "fail", "; ".join(problems), ev
     return "pass", "", ev
 
