@@ -9,7 +9,8 @@ JOB=${CROSSGATE_MAIN_JOB:-crossgate-openstack-interop}
 # The nodes boot from the job's baked image (docs/images.rst; built on the first run, then
 # cached): CROSSGATE_MAIN_IMAGE names another, or "" for the bare debian-bookworm.
 case "$JOB" in
-    crossgate-openstack-interop|crossgate-openstack-ceph) default_image=crossgate-openstack-ceph-bookworm ;;
+    crossgate-openstack-interop|crossgate-openstack-ceph|crossgate-kubernetes-openstack)
+        default_image=crossgate-openstack-ceph-bookworm ;;
     crossgate-ceph) default_image=crossgate-ceph-bookworm ;;
     *) default_image= ;;
 esac

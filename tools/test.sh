@@ -30,26 +30,30 @@ case ",$envs," in
     *,zuul,*) timed bash tools/install-zuul-deps.sh ;;
 esac
 # The Kubernetes layer's programs are built from their Go modules on the host (minutes on two
-# cores while the mirror's Go caches are cold; docs/kubernetes.rst): the build starts now, in
-# the background, and the tests that need it (e2e, molecule) find the set built, or wait for
-# the build (one Go build per mirror at a time). Its output: build/go-programs.log.
+# cores while the mirror's Go caches are cold; docs/kubernetes.rst): the builds start now, in
+# the background, Kubernetes first, then the OpenStack cloud provider's set, and the tests that
+# need them (e2e, molecule) find the sets built, or wait for them (one Go build per mirror at a
+# time; a job's nodes wait for a set's index). Output: build/go-programs.log.
 case ",$envs," in
     *,e2e,*|*,molecule,*)
         if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
             export PATH="$PATH:/usr/local/go/bin"
         fi
         mkdir -p build
+        : >build/go-programs.log
         (
-            start=$SECONDS
-            if nice -n 10 .venv/bin/crossgate mirror sync \
-                    --go-pins roles/deploy-kubernetes/files/programs.yaml \
-                    --go-set kubernetes-1.34 >build/go-programs.log 2>&1; then
-                echo "test.sh: Go program set kubernetes-1.34 ready in $((SECONDS - start)) s" \
-                    "(background; $(tail -n 1 build/go-programs.log))"
-            else
-                echo "test.sh: Go program set kubernetes-1.34 failed after $((SECONDS - start)) s;" \
-                    "see build/go-programs.log (the tests that need it build it again)"
-            fi
+            for set in kubernetes-1.34 kubernetes-1.34-openstack; do
+                start=$SECONDS
+                if nice -n 10 .venv/bin/crossgate mirror sync \
+                        --go-pins roles/deploy-kubernetes/files/programs.yaml \
+                        --go-set "$set" >>build/go-programs.log 2>&1; then
+                    echo "test.sh: Go program set $set ready in $((SECONDS - start)) s" \
+                        "(background; $(tail -n 1 build/go-programs.log))"
+                else
+                    echo "test.sh: Go program set $set failed after $((SECONDS - start)) s;" \
+                        "see build/go-programs.log (the tests that need it build it again)"
+                fi
+            done
         ) &
         ;;
 esac

@@ -31,7 +31,8 @@ class TestKubernetes:
         rc, build, console, build_dir = run_job(tmp_path, "kubernetes-under-test",
                                                 repo="kubernetes-repo", timeout=1800)
         logs = build_dir / "work/logs"
-        # the programs came from the mirror's Go-built set (built before the nodes booted)
+        # the programs came from the mirror's Go-built set (built, or found built, in the
+        # background while the nodes booted)
         assert re.search(r"MIRROR: go kubernetes-1.34: 7 program\(s\) in "
                          r"go/kubernetes-1.34-[0-9a-f]{12}: built", console), console[:3000]
         assert re.search(r"PLAYBOOK END: run playbook crossgate/crossgate/playbooks/"

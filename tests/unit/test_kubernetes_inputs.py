@@ -37,7 +37,10 @@ def run(tmp_path: Path, role: str, variables: dict,
      "deploy_kubernetes_service_cidr=services is not allowed; allowed: an IPv4 range"),
     ({"deploy_kubernetes_wait_timeout": 0}, None,
      "deploy_kubernetes_wait_timeout=0, deploy_kubernetes_wait_delay=2, "
-     "deploy_kubernetes_download_timeout=300: each must be 1 or more seconds"),
+     "deploy_kubernetes_download_timeout=300, deploy_kubernetes_programs_wait_timeout=1800: "
+     "each must be 1 or more seconds"),
+    ({"deploy_kubernetes_programs_wait_timeout": 0}, None,
+     "deploy_kubernetes_programs_wait_timeout=0: each must be 1 or more seconds"),
 ])
 def test_deploy_refuses_bad_input_on_entry(tmp_path: Path, variables: dict,
                                            control_plane: list[str] | None,

@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -173,6 +174,7 @@ class Executor:
         self.nodes: dict[str, Any] = {}
         self.unreachable: set[str] = set()
         self.site_vars: dict[str, Any] = {}
+        self.go_thread: threading.Thread | None = None
         self.console = Console(build_dir / "job-output.txt", quiet=self.options.quiet)
 
     # --- variables -----------------------------------------------------------
@@ -492,6 +494,7 @@ class Executor:
             build.result, build.error_detail = "ERROR", str(exc)
             self.console.line(f"ERROR: {exc}")
         finally:
+            self.wait_go_sync()
             shutil.rmtree(self.control_dir, ignore_errors=True)
         build.end = time.time()
         build.return_data = self.return_data()
@@ -557,19 +560,46 @@ class Executor:
                     f"{wrep.downloaded} downloaded ({wrep.downloaded_bytes} bytes), "
                     f"{wrep.present} present, {wrep.seconds:.1f} s")
             if go_sets:
-                from crossgate.mirror.gobuild import sync_go
-
-                pins = self.checkout_file("crossgate_mirror_go_pins",
-                                          "roles/deploy-kubernetes/files/programs.yaml")
-                for name in go_sets:
-                    grep = sync_go(pins, name, self.options.mirror_dir,
-                                   progress=lambda line: self.console.line(f"MIRROR: {line}"))
-                    self.console.line(
-                        f"MIRROR: go {name}: {len(grep.programs)} program(s) in "
-                        f"go/{name}-{grep.key}: " + ("built" if grep.built else "built before")
-                        + f", {grep.seconds:.1f} s")
+                self.start_go_sync(go_sets)
         except MirrorError as exc:
             raise RunError(f"host mirror: {exc}") from exc
+
+    def start_go_sync(self, go_sets: list[str]) -> None:
+        """Build (or find built) the job's Go program sets in the background while the nodes
+        boot and the first playbooks run: a cold build takes minutes. Each set's index
+        (go/SET.json) is withdrawn first and written again when the set of these pins is
+        ready, so a node never fetches a build of other pins; deploy-kubernetes waits for the
+        index (deploy_kubernetes_programs_wait_timeout)."""
+        pins = self.checkout_file("crossgate_mirror_go_pins",
+                                  "roles/deploy-kubernetes/files/programs.yaml")
+        root = Path(self.options.mirror_dir or ".")
+        for name in go_sets:
+            (root / "go" / f"{name}.json").unlink(missing_ok=True)
+        self.console.line("MIRROR: go " + ", ".join(go_sets) + ": building or finding built "
+                          "in the background; the nodes wait for each set's index")
+        self.go_thread = threading.Thread(target=self._sync_go, args=(pins, go_sets, root),
+                                          name="crossgate-go-sync", daemon=True)
+        self.go_thread.start()
+
+    def _sync_go(self, pins: Path, go_sets: list[str], root: Path) -> None:
+        from crossgate.mirror.gobuild import sync_go
+
+        for name in go_sets:
+            try:
+                grep = sync_go(pins, name, root,
+                               progress=lambda line: self.console.line(f"MIRROR: {line}"))
+            except Exception as exc:  # the nodes' wait for the set names it; say why here
+                self.console.line(f"MIRROR: go {name}: FAILED: {exc}")
+                return
+            self.console.line(
+                f"MIRROR: go {name}: {len(grep.programs)} program(s) in go/{name}-{grep.key}: "
+                + ("built" if grep.built else "built before") + f", {grep.seconds:.1f} s")
+
+    def wait_go_sync(self) -> None:
+        """A build started by this run finishes before the run ends (its caches stay whole)."""
+        if self.go_thread is not None and self.go_thread.is_alive():
+            self.console.line("MIRROR: go: waiting for the background build to finish")
+            self.go_thread.join()
 
     def mirror_constraints(self) -> Path | None:
         """`crossgate_mirror_constraints`: a constraints file for the wheel sync, as a path
