@@ -326,6 +326,29 @@ def test_a_set_is_built_once_per_version_set(tmp_path: Path, go_env: Path) -> No
         f"hello-set-{newer.key}/bin"
 
 
+def test_a_set_built_before_is_found_while_another_build_holds_the_lock(
+        tmp_path: Path, go_env: Path) -> None:
+    from crossgate.locks import acquire
+
+    root = tmp_path / "mirror"
+    first = gobuild.sync_go(pins_for(tmp_path, "v1.0.0"), "hello-set", root)
+    (root / "go" / "hello-set.json").unlink()  # as crossgate run withdraws it
+    held = acquire(root / ".state" / "go" / "build.lock", 1)
+    try:
+        lines: list[str] = []
+        again = gobuild.sync_go(pins_for(tmp_path, "v1.0.0"), "hello-set", root,
+                                progress=lines.append, lock_timeout=0.5)
+        assert not again.built and again.key == first.key
+        assert not any("waiting for another Go build" in line for line in lines), lines
+        assert json.loads((root / "go" / "hello-set.json").read_text())["path"] == \
+            f"hello-set-{first.key}/bin"
+        # new pins need the build, so they wait for the lock (and here time out)
+        with pytest.raises(SyncFailure, match="waiting for another Go build"):
+            gobuild.sync_go(pins_for(tmp_path, "v1.1.0"), "hello-set", root, lock_timeout=0.5)
+    finally:
+        os.close(held)
+
+
 def local_pins(tmp_path: Path, greeting: str) -> Path:
     """A pin file with a group built from a module in a folder beside it."""
     folder = tmp_path / "pins" / "greeter"

@@ -334,6 +334,14 @@ class GoBuilder:
         try:
             fd = acquire(lock, 0)
         except LockTimeout:
+            # another process is building: a set already built for these pins needs no lock
+            # (reading the key and pointing the index are safe beside a build)
+            try:
+                found = self._found(set_name, groups, started)
+            except SyncFailure:
+                found = None  # the build under the lock says what is wrong
+            if found is not None:
+                return found
             self.progress(f"go: {set_name}: waiting for another Go build of this mirror "
                           f"(lock {lock}, at most {self.lock_timeout:.0f} s)")
             try:
@@ -347,7 +355,8 @@ class GoBuilder:
         finally:
             os.close(fd)
 
-    def _build(self, set_name: str, groups: list[Group], started: float) -> GoReport:
+    def _key(self, set_name: str, groups: list[Group]) -> tuple[str, dict[str, str], Path, str]:
+        """The set's key for these pins and this Go, the module files, the build folder."""
         self.root.mkdir(parents=True, exist_ok=True)
         gover = self.go_version()
         files: dict[str, str] = {}
@@ -361,16 +370,33 @@ class GoBuilder:
                               else files[g.name], ldflags(g), g.programs]
                      + ([source_digest(Path(g.path))] if g.path else []) for g in groups}],
             sort_keys=True).encode()).hexdigest()[:12]
-        out = self.root / "go" / f"{set_name}-{digest}"
+        return digest, files, self.root / "go" / f"{set_name}-{digest}", gover
+
+    def _found(self, set_name: str, groups: list[Group], started: float) -> GoReport | None:
+        """The report of a build of these pins made before (its index pointed at it), or None."""
+        digest, _, out, _ = self._key(set_name, groups)
+        return self._found_at(set_name, digest, out, started)
+
+    def _found_at(self, set_name: str, digest: str, out: Path,
+                  started: float) -> GoReport | None:
+        manifest = out / "manifest.json"
+        if not manifest.is_file():
+            return None
+        report = GoReport(set_name, digest, str(out / "bin"))
+        report.programs = json.loads(manifest.read_text())["programs"]
+        report.seconds = time.monotonic() - started
+        self.progress(f"go: {set_name}: {len(report.programs)} programs built before "
+                      f"({out.name})")
+        self.point(set_name, out)
+        return report
+
+    def _build(self, set_name: str, groups: list[Group], started: float) -> GoReport:
+        digest, files, out, gover = self._key(set_name, groups)
+        found = self._found_at(set_name, digest, out, started)
+        if found is not None:
+            return found
         report = GoReport(set_name, digest, str(out / "bin"))
         manifest = out / "manifest.json"
-        if manifest.is_file():
-            report.programs = json.loads(manifest.read_text())["programs"]
-            report.seconds = time.monotonic() - started
-            self.progress(f"go: {set_name}: {len(report.programs)} programs built before "
-                          f"({out.name})")
-            self.point(set_name, out)
-            return report
         work = self.state / "work" / f"{set_name}-{digest}"
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(out, ignore_errors=True)
