@@ -3,6 +3,7 @@ group (its replace directives repeated), and a real `go build` from a module pro
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -174,6 +175,23 @@ GOOD = {"set-a": {"one": {"module": "example.com/hello", "version": "v1.0.0",
                                       "programs": {"hello": "."}}),
      "set-a.programs", "unique within a set"),
     (lambda d: d.update({"Bad Name": {}}), "Bad Name", "a set name"),
+    (lambda d: d["set-a"]["one"].update(files=["crds.yaml"]), "set-a.one.files",
+     "a mapping of file names to files of a module"),
+    (lambda d: d["set-a"]["one"].update(files={"Crds.yaml": "example.com/hello/crds.yaml"}),
+     "set-a.one.files", "a file name of lower-case letters"),
+    (lambda d: d["set-a"]["one"].update(files={"crds.yaml": "crds.yaml"}),
+     "set-a.one.files.crds.yaml", "a module path followed by a file's path"),
+    (lambda d: d["set-a"]["one"].update(files={"crds.yaml": "example.com/hello/../x.yaml"}),
+     "set-a.one.files.crds.yaml", "a module path followed by a file's path"),
+    (lambda d: (d["set-a"]["one"].update(files={"a.yaml": "example.com/hello/a.yaml"}),
+                d["set-a"].update(two={"module": "example.com/b", "version": "v1.0.0",
+                                       "programs": {"b": "."},
+                                       "files": {"a.yaml": "example.com/b/a.yaml"}})),
+     "set-a.files", "file names unique within a set"),
+    (lambda d: (d["set-a"]["one"].update(follow="two"), d["set-a"].update(
+        two={"module": "example.com/b", "version": "v1.0.0", "programs": {},
+             "files": {"a.yaml": "example.com/b/a.yaml"}})),
+     "set-a.two.files", "files only in a group that builds programs"),
     (lambda d: d["set-a"]["one"].update({"version-variables": ["main"]}),
      "set-a.one.version-variables", "a list of Go string variables"),
     (lambda d: d["set-a"]["one"].update({"version-variables": "main.version"}),
@@ -411,6 +429,53 @@ def test_a_failed_build_says_which_group_and_why(tmp_path: Path, go_env: Path) -
     assert msg.startswith("group broken: go build: 'go build"), msg
     assert "undefined: undefinedCall" in msg, msg
     assert not list((tmp_path / "mirror" / "go").glob("s-*/manifest.json"))
+
+
+def files_pins(tmp_path: Path, files: dict[str, str]) -> Path:
+    pins = tmp_path / "files-pins.yaml"
+    pins.write_text(json.dumps({"s": {"tool": {
+        "module": "example.com/tool", "version": "v1.0.0",
+        "programs": {"tool": "cmd/tool"}, "files": files}}}))
+    return pins
+
+
+def test_files_come_from_the_modules_a_group_builds_with(tmp_path: Path, go_env: Path) -> None:
+    # example.com/tool uses example.com/api, which also holds definitions a cluster needs
+    for version, kind in (("v1.0.0", "Thing"), ("v1.2.0", "NewerThing")):
+        proxy_module(go_env, "example.com/api", version, {
+            "go.mod": "module example.com/api\n\ngo 1.22\n",
+            "api.go": 'package api\n\nconst Name = "api"\n',
+            "config/crd/things.yaml": f"kind: {kind}\n"})
+    proxy_module(go_env, "example.com/tool", "v1.0.0", {
+        "go.mod": "module example.com/tool\n\ngo 1.22\n\nrequire example.com/api v1.0.0\n",
+        "cmd/tool/main.go": 'package main\n\nimport "example.com/api"\n\n'
+                            'func main() { println(api.Name) }\n',
+        "deploy/tool.yaml": "kind: Deployment\n"})
+    root = tmp_path / "mirror"
+    report = gobuild.sync_go(files_pins(tmp_path, {
+        "things.yaml": "example.com/api/config/crd/things.yaml",
+        "tool.yaml": "example.com/tool/deploy/tool.yaml"}), "s", root)
+    files = Path(report.bin_dir).parent / "files"
+    # the version the group's build selected (the tool's requirement), not the newest
+    assert (files / "things.yaml").read_text() == "kind: Thing\n"
+    assert (files / "tool.yaml").read_text() == "kind: Deployment\n"
+    assert report.files["things.yaml"]["module"] == "example.com/api"
+    assert report.files["things.yaml"]["version"] == "v1.0.0"
+    manifest = json.loads((Path(report.bin_dir).parent / "manifest.json").read_text())
+    assert manifest["files"]["things.yaml"]["sha256"] == hashlib.sha256(b"kind: Thing\n").hexdigest()
+    # found built: the same files reported
+    again = gobuild.sync_go(files_pins(tmp_path, {
+        "things.yaml": "example.com/api/config/crd/things.yaml",
+        "tool.yaml": "example.com/tool/deploy/tool.yaml"}), "s", root)
+    assert not again.built and again.files == report.files
+    # a file the module does not have, and one in no module of the build
+    for ref, says in (("example.com/api/config/crd/missing.yaml",
+                       "file x.yaml: example.com/api@v1.0.0 has no file config/crd/missing.yaml"),
+                      ("example.org/other/x.yaml",
+                       "file x.yaml: example.org/other/x.yaml is in no module of the group's")):
+        with pytest.raises(SyncFailure) as err:
+            gobuild.sync_go(files_pins(tmp_path, {"x.yaml": ref}), "s", root)
+        assert says in str(err.value), str(err.value)
 
 
 def test_the_kubernetes_pins_name_every_program_of_the_layer() -> None:

@@ -235,7 +235,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         ).build(name, go_sets[name])
         out.setdefault("go", []).append(greport.to_dict())  # type: ignore[union-attr]
         if args.format == "text":
-            print(f"go: {name}: {len(greport.programs)} programs in {greport.bin_dir}; "
+            print(f"go: {name}: {len(greport.programs)} programs in {greport.bin_dir}"
+                  + (f", {len(greport.files)} files beside them" if greport.files else "") + "; "
                   + ("built" if greport.built else "built before") + f"; {greport.seconds:.1f}s")
     if args.format == "json":
         print(json.dumps(out, indent=2))

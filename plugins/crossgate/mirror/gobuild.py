@@ -18,6 +18,8 @@ module at one version and the programs (main packages) built from it::
         version: v3.6.6
         programs:
           etcd: .
+        files:                         # files a program set serves beside its programs
+          volumesnapshots.yaml: example.com/module/v8/config/crd/volumesnapshots.yaml
 
 Each group is built in a module of its own made for it: it requires the group's module at its
 pinned version and nothing else, so Go's version selection gives the dependency versions that
@@ -26,7 +28,9 @@ inside that module's own tree: a replacement by another module is copied; a repl
 local folder (a module kept in the same repository, such as Kubernetes' staging modules)
 becomes that module at ``local-replaces`` (default: the group's version). Programs are built
 with ``-trimpath`` into ``go/<set>-<key>/bin`` with a ``manifest.json`` (sha256 and size of
-each); the key is a digest of the Go version and the generated modules, so a set is built once
+each); a group's ``files`` are copied from its module or from a module of its build (the longest
+module path the reference starts with, at the version the group's build selected) into
+``go/<set>-<key>/files`` and listed in the manifest the same way. The key is a digest of the Go version and the generated modules, so a set is built once
 per version set, and a changed pin builds a new one. Go's module and build caches stay under
 the mirror's ``.state/go`` (cached like images). ``go/<set>.json`` names the current build.
 """
@@ -52,12 +56,13 @@ from crossgate.locks import LockTimeout, acquire
 from .model import InvalidInput, SyncFailure
 
 GROUP_KEYS = {"module", "version", "programs", "local-replaces", "version-ldflags", "follow",
-              "version-variables", "path"}
+              "version-variables", "path", "files"}
 VARIABLE = re.compile(r"^[A-Za-z0-9._/-]+\.[A-Za-z_][A-Za-z0-9_]*$")
 VERSION = re.compile(r"^v\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MODULE = re.compile(r"^[a-z0-9.-]+\.[a-z]+(/[A-Za-z0-9._~-]+)*$")
 PACKAGE = re.compile(r"^(\.|[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)$")
+FILE_REF = re.compile(r"^[a-z0-9.-]+\.[a-z]+(/[A-Za-z0-9._~-]+)+$")
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,8 @@ class Group:
     version_variables: tuple[str, ...] = ()
     # a module of a folder beside the pin file (a program of the library's own), not the proxy's
     path: str = ""
+    # file name -> MODULE/PATH: files served beside the programs
+    files: tuple[tuple[str, str], ...] = ()
 
     def package(self, program: str) -> str:
         rel = self.programs[program]
@@ -92,6 +99,7 @@ class GoReport:
     key: str
     bin_dir: str
     programs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
     built: bool = False
     seconds: float = 0.0
     group_seconds: dict[str, float] = field(default_factory=dict)
@@ -179,6 +187,21 @@ def parse_set(where: str, name: object, groups: object,
         if "follow" in g and (g["follow"] not in groups or g["follow"] == gname):
             raise InvalidInput(f"{at}.follow", g["follow"], "another group of the set: "
                                + ", ".join(str(n) for n in groups if n != gname))
+        files = g.get("files", {})
+        if not isinstance(files, dict):
+            raise InvalidInput(f"{at}.files", files, "a mapping of file names to files of a "
+                               "module, such as crds.yaml: example.com/m/v8/config/crds.yaml")
+        if files and not programs:
+            raise InvalidInput(f"{at}.files", sorted(files)[0], "files only in a group that "
+                               "builds programs (its build selects the modules they come from)")
+        for fname, ref in files.items():
+            if not isinstance(fname, str) or not NAME.match(fname):
+                raise InvalidInput(f"{at}.files", fname, "a file name of lower-case letters, "
+                                   "digits, '.', '_', '-'")
+            if not isinstance(ref, str) or not FILE_REF.match(ref) or ".." in ref.split("/"):
+                raise InvalidInput(f"{at}.files.{fname}", ref, "a module path followed by a "
+                                   "file's path inside that module, such as "
+                                   "example.com/m/v8/config/crds.yaml")
         folder = ""
         if "path" in g:
             rel = g["path"]
@@ -198,16 +221,19 @@ def parse_set(where: str, name: object, groups: object,
             folder = str((base / rel).resolve())
         out.append(Group(gname, g["module"], g["version"], dict(programs),
                          g.get("local-replaces", g["version"]), g.get("version-ldflags", False),
-                         g.get("follow", ""), tuple(variables), folder))
+                         g.get("follow", ""), tuple(variables), folder,
+                         tuple(sorted(files.items()))))
     by_name = {g.name: g for g in out}
     for g in out:
         if g.follow and by_name[g.follow].follow:
             raise InvalidInput(f"{where}.{g.name}.follow", g.follow,
                                "a group that follows no other group")
-    names = [p for g in out for p in g.programs]
-    dup = sorted({p for p in names if names.count(p) > 1})
-    if dup:
-        raise InvalidInput(f"{where}.programs", dup[0], "program names unique within a set")
+    for kind, names in (("programs", [p for g in out for p in g.programs]),
+                        ("files", [f for g in out for f, _ in g.files])):
+        dup = sorted({p for p in names if names.count(p) > 1})
+        if dup:
+            raise InvalidInput(f"{where}.{kind}", dup[0], f"{kind[:-1]} names unique within "
+                               "a set")
     return out
 
 
@@ -368,7 +394,8 @@ class GoBuilder:
             # a local module's folder counts by its content, not by where the checkout is
             [gover, {g.name: [files[g.name].replace(g.path, "<folder>") if g.path
                               else files[g.name], ldflags(g), g.programs]
-                     + ([source_digest(Path(g.path))] if g.path else []) for g in groups}],
+                     + ([source_digest(Path(g.path))] if g.path else [])
+                     + ([dict(g.files)] if g.files else []) for g in groups}],
             sort_keys=True).encode()).hexdigest()[:12]
         return digest, files, self.root / "go" / f"{set_name}-{digest}", gover
 
@@ -383,7 +410,9 @@ class GoBuilder:
         if not manifest.is_file():
             return None
         report = GoReport(set_name, digest, str(out / "bin"))
-        report.programs = json.loads(manifest.read_text())["programs"]
+        data = json.loads(manifest.read_text())
+        report.programs = data["programs"]
+        report.files = data.get("files", {})
         report.seconds = time.monotonic() - started
         self.progress(f"go: {set_name}: {len(report.programs)} programs built before "
                       f"({out.name})")
@@ -425,16 +454,44 @@ class GoBuilder:
                 report.programs[prog] = {"sha256": hashlib.sha256(data).hexdigest(),
                                          "size": len(data), "module": g.module,
                                          "version": g.version, "package": g.package(prog)}
+            if g.files:
+                report.files.update(self._copy_files(g, d, out / "files"))
             report.group_seconds[g.name] = round(time.monotonic() - t0, 1)
             self.progress(f"go: {set_name}: {g.name}: done in {report.group_seconds[g.name]} s")
         manifest.write_text(json.dumps({"set": set_name, "key": digest, "go": gover,
                                         "programs": report.programs,
-                                        "modules": files}, indent=1, sort_keys=True))
+                                        "files": report.files, "modules": files}, indent=1, sort_keys=True))
         shutil.rmtree(work, ignore_errors=True)
         self.point(set_name, out)
         report.built = True
         report.seconds = round(time.monotonic() - started, 1)
         return report
+
+    def _copy_files(self, g: Group, d: Path, dest: Path) -> dict[str, dict[str, Any]]:
+        """Copy G's files from the modules of its build (made in D) into DEST."""
+        listing = self.run(["list", "-m", "-json", "all"], d, f"group {g.name}: go list -m")
+        selected = {m["Path"]: m.get("Version", "") for m in _json_stream(listing)}
+        dest.mkdir(parents=True, exist_ok=True)
+        out: dict[str, dict[str, Any]] = {}
+        for fname, ref in g.files:
+            module = max((m for m in selected if ref.startswith(m + "/")), key=len, default="")
+            if not module:
+                raise SyncFailure(f"group {g.name}: file {fname}: {ref} is in no module of the "
+                                  "group's build (modules: " + ", ".join(sorted(selected)[:8])
+                                  + (", ..." if len(selected) > 8 else "") + ")")
+            version = selected[module]
+            info = json.loads(self.run(["mod", "download", "-json", f"{module}@{version}"], d,
+                                       f"group {g.name}: download {module}@{version}"))
+            rel = ref[len(module) + 1:]
+            src = Path(info["Dir"]) / rel
+            if not src.is_file():
+                raise SyncFailure(f"group {g.name}: file {fname}: {module}@{version} has no "
+                                  f"file {rel}")
+            data = src.read_bytes()
+            (dest / fname).write_bytes(data)
+            out[fname] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+                          "module": module, "version": version, "path": rel}
+        return out
 
     def point(self, set_name: str, out: Path) -> None:
         """go/<set>.json names the set's current build (what nodes fetch)."""
@@ -442,6 +499,19 @@ class GoBuilder:
         tmp = index.with_suffix(".json.new")
         tmp.write_text(json.dumps({"set": set_name, "path": f"{out.name}/bin"}, indent=1))
         tmp.replace(index)
+
+
+def _json_stream(text: str) -> list[dict[str, Any]]:
+    """The objects of a stream of JSON values (go list -json prints one after another)."""
+    decoder = json.JSONDecoder()
+    out, pos = [], 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            return out
+        obj, pos = decoder.raw_decode(text, pos)
+        out.append(obj)
 
 
 def sync_go(pins: Path, set_name: str, root: Path, go: str = "go", timeout: float = 3600.0,
