@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from crossgate.mirror import cli, gobuild, httpd
 from crossgate.mirror.model import InvalidInput, SyncFailure
@@ -462,7 +463,8 @@ def test_files_come_from_the_modules_a_group_builds_with(tmp_path: Path, go_env:
     assert report.files["things.yaml"]["module"] == "example.com/api"
     assert report.files["things.yaml"]["version"] == "v1.0.0"
     manifest = json.loads((Path(report.bin_dir).parent / "manifest.json").read_text())
-    assert manifest["files"]["things.yaml"]["sha256"] == hashlib.sha256(b"kind: Thing\n").hexdigest()
+    assert manifest["files"]["things.yaml"]["sha256"] == \
+        hashlib.sha256(b"kind: Thing\n").hexdigest()
     # found built: the same files reported
     again = gobuild.sync_go(files_pins(tmp_path, {
         "things.yaml": "example.com/api/config/crd/things.yaml",
@@ -507,3 +509,12 @@ def test_the_kubernetes_pins_name_every_program_of_the_layer() -> None:
     assert "k8s.io/cloud-provider-openstack/pkg/version.Version" in occm.version_variables
     assert all(cloud[p].version_variables == ("main.version",)
                for p in ("csi-provisioner", "csi-attacher", "csi-resizer", "csi-snapshotter"))
+    # the snapshot API's definitions come from the client module external-snapshotter builds
+    # with, and are the files deploy-kubernetes declares
+    role = Path(__file__).resolve().parents[2] / "roles/deploy-kubernetes"
+    declared = yaml.safe_load((role / "vars/main.yaml").read_text())[
+        "deploy_kubernetes_snapshot_crds"]
+    files = dict(cloud["csi-snapshotter"].files)
+    assert sorted(files) == sorted(declared)
+    assert all(ref.startswith("github.com/kubernetes-csi/external-snapshotter/client/v8/config/"
+                              "crd/snapshot.storage.k8s.io_") for ref in files.values())

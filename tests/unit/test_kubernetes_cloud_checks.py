@@ -106,6 +106,44 @@ def test_expansion(cap: str, status: str) -> None:
     assert (reason == "") == (status == "pass")
 
 
+def vsnap(ready: bool = True, error: str = "") -> dict:
+    status: dict = {"readyToUse": ready, "restoreSize": "2Gi",
+                    "boundVolumeSnapshotContentName": "snapcontent-1"}
+    if error:
+        status["error"] = {"message": error}
+    return {"metadata": {"name": "crossgate-snapshot"},
+            "spec": {"volumeSnapshotClassName": "crossgate-cinder"}, "status": status}
+
+
+def vcontent(driver: str = "cinder.csi.openstack.org", source: str = "vol-1",
+             handle: str = "snap-1") -> dict:
+    return {"spec": {"driver": driver, "source": {"volumeHandle": source}},
+            "status": {"snapshotHandle": handle} if handle else {}}
+
+
+@pytest.mark.parametrize(("snap", "content", "events", "status", "words"), [
+    (vsnap(), vcontent(), [], "pass", ""),
+    (vsnap(ready=False, error="Failed to create snapshot: Cinder said 400"), None, [], "fail",
+     "is not ready to use: Failed to create snapshot: Cinder said 400"),
+    (vsnap(ready=False), None, EVENTS[:1], "fail",
+     "not ready to use: Provisioning: External provisioner is provisioning"),
+    (vsnap(ready=False), None, [], "fail", "not ready to use: no events"),
+    (vsnap(), None, [], "fail", "has no content"),
+    (vsnap(), vcontent(driver="other.csi"), [], "fail",
+     "is of driver other.csi, not cinder.csi.openstack.org"),
+    (vsnap(), vcontent(source="vol-9"), [], "fail",
+     "is a snapshot of vol-9, not of the claim's volume vol-1"),
+    (vsnap(), vcontent(handle=""), [], "fail", "has no snapshot handle"),
+])
+def test_snapshot(snap: dict, content: dict | None, events: list, status: str,
+                  words: str) -> None:
+    got, reason, ev = cloud.eval_snapshot(snap, content, events, "cinder.csi.openstack.org",
+                                          "vol-1")
+    assert got == status and words in reason, reason
+    if status == "pass":
+        assert ev["snapshot_handle"] == "snap-1" and ev["restore_size"] == "2Gi"
+
+
 def attachment(node: str, attached: bool, error: str = "") -> dict:
     status: dict = {"attached": attached}
     if error:
@@ -202,3 +240,37 @@ def test_node_server_inputs(nodes: dict, cidr: str, words: str) -> None:
     error = servers.check_inputs(nodes, cidr)
     assert (error == "") == (words == "")
     assert words in error
+
+
+SNAP = {"namespace": "ns", "name": "crossgate-snapshot", "content": "snapcontent-1",
+        "handle": "snap-1", "source": "vol-1", "size_gb": 2}
+
+
+def csnap(volume_id: str = "vol-1", status: str = "available", size: int = 2,
+          made_for: str = "crossgate-snapshot") -> dict:
+    return {"id": "snap-1", "volume_id": volume_id, "status": status, "size": size,
+            "metadata": {osk.SNAP_KEY: made_for} if made_for else {}}
+
+
+RBD = {"pool": "volumes", "image": "volume-vol-1", "size": 2 * 2**30,
+       "snapshots": ["snapshot-snap-1"]}
+
+
+@pytest.mark.parametrize(("snapshot", "rbd", "status", "words"), [
+    (csnap(), RBD, "pass", ""),
+    (csnap(), None, "pass", ""),
+    (None, RBD, "fail", "no Cinder snapshot snap-1"),
+    (csnap(volume_id="vol-9"), RBD, "fail", "is of volume vol-9, not of the claim's vol-1"),
+    (csnap(status="error"), RBD, "fail", "Cinder snapshot snap-1 is error"),
+    (csnap(made_for=""), RBD, "fail", "not made for VolumeSnapshot crossgate-snapshot"),
+    (csnap(size=1), RBD, "fail", "Cinder snapshot size 1 GiB, Kubernetes shows 2 GiB"),
+    (csnap(), dict(RBD, snapshots=[]), "fail",
+     "RBD image volumes/volume-vol-1 has no snapshot snapshot-snap-1 (it has none)"),
+    (csnap(), dict(RBD, error="ImageNotFound: [errno 2]"), "fail",
+     "RBD image volumes/volume-vol-1: ImageNotFound"),
+])
+def test_snapshot_chain(snapshot: dict | None, rbd: dict | None, status: str,
+                        words: str) -> None:
+    got, reason, ev = osk.eval_snapshot_chain(SNAP, VOL, snapshot, rbd)
+    assert got == status and words in reason, reason
+    assert ev["snapshot_handle"] == "snap-1"

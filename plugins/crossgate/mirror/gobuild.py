@@ -30,8 +30,9 @@ becomes that module at ``local-replaces`` (default: the group's version). Progra
 with ``-trimpath`` into ``go/<set>-<key>/bin`` with a ``manifest.json`` (sha256 and size of
 each); a group's ``files`` are copied from its module or from a module of its build (the longest
 module path the reference starts with, at the version the group's build selected) into
-``go/<set>-<key>/files`` and listed in the manifest the same way. The key is a digest of the Go version and the generated modules, so a set is built once
-per version set, and a changed pin builds a new one. Go's module and build caches stay under
+``go/<set>-<key>/files`` and listed in the manifest the same way. The key is a digest of the
+Go version and the generated modules, so a set is built once per version set, and a changed
+pin builds a new one. Go's module and build caches stay under
 the mirror's ``.state/go`` (cached like images). ``go/<set>.json`` names the current build.
 """
 
@@ -460,7 +461,8 @@ class GoBuilder:
             self.progress(f"go: {set_name}: {g.name}: done in {report.group_seconds[g.name]} s")
         manifest.write_text(json.dumps({"set": set_name, "key": digest, "go": gover,
                                         "programs": report.programs,
-                                        "files": report.files, "modules": files}, indent=1, sort_keys=True))
+                                        "files": report.files, "modules": files},
+                                       indent=1, sort_keys=True))
         shutil.rmtree(work, ignore_errors=True)
         self.point(set_name, out)
         report.built = True

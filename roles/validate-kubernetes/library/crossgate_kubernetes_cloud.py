@@ -15,14 +15,17 @@ description:
     its journal); each node is initialised from its server (C(provider-id:NODE): providerID
     C(openstack:///ID), no uninitialized taint); a claim of I(storage_class) is bound to a volume
     of the CSI driver (C(pvc-bound), failing with the claim's events, such as Cinder refusing
-    its volume type); growing the claim grows the volume (C(volume-expansion)); a pod using it
+    its volume type); growing the claim grows the volume (C(volume-expansion)); a snapshot of
+    the claim of I(snapshot_class) becomes ready, its content a snapshot of the claim's volume
+    by the CSI driver (C(volume-snapshot), skipped when the cluster has no snapshot class); a
+    pod using it
     on the last node gets the volume attached there (C(volume-attachment:NODE)); the pod's mount
     (C(pod-volume-mount:NODE), skipped with its reason when I(mount_expected) is false);
     LoadBalancer services (C(load-balancer), skipped with its reason when the cloud has none).
     Returns what it observed (nodes' server ids and addresses, the volume) for the checks from
     the cloud's side; the objects stay until C(action=cleanup)."
-  - C(action=cleanup) deletes the namespace and waits until the volume is released (bounded by
-    I(wait_timeout)).
+  - C(action=cleanup) deletes the snapshots, then the namespace, and waits until the snapshots'
+    contents and the volume are gone (each wait bounded by I(wait_timeout)).
 options:
   node:
     description: Name the records carry (the node the module runs on).
@@ -48,6 +51,12 @@ options:
     default: crossgate-validate-cloud
   storage_class:
     description: Storage class of the claim; empty means the contract's first.
+    type: str
+    default: ""
+  snapshot_class:
+    description:
+      - Volume snapshot class of the snapshot; empty means the contract's first (none in the
+        contract: the check is skipped).
     type: str
     default: ""
   size_gb:
@@ -105,8 +114,9 @@ records:
   returned: always
 observed:
   description: >-
-    nodes (name to provider_id, server_id, internal_ip) and volume (pvc, pv, handle, size_gb,
-    node) for the checks from the cloud's side.
+    nodes (name to provider_id, server_id, internal_ip), volume (pvc, pv, handle, size_gb,
+    node) and snapshot (name, content, handle, source, size_gb) for the checks from the
+    cloud's side.
   type: dict
   returned: when action is check
 results_file:
@@ -136,6 +146,8 @@ PROVIDER_ID = re.compile(r"^openstack:///([0-9a-f-]{36})$")
 UNINITIALIZED = "node.cloudprovider.kubernetes.io/uninitialized"
 PVC = "crossgate-volume"
 POD = "crossgate-volume-user"
+SNAPSHOT = "crossgate-snapshot"
+SNAP_API = ("snapshot.storage.k8s.io", "v1")
 
 
 # -- evaluation (pure functions, table-tested) ---------------------------------------------
@@ -225,6 +237,44 @@ def eval_expansion(pv: dict, want_gb: int, events: list[dict]) -> tuple[str, str
     return "pass", "", ev
 
 
+def eval_snapshot(snap: dict, content: dict | None, events: list[dict], driver: str,
+                  volume_handle: str) -> tuple[str, str, dict]:
+    """volume-snapshot: the claim's snapshot is ready, a snapshot of its volume by DRIVER."""
+    status = snap.get("status") or {}
+    cspec = (content or {}).get("spec") or {}
+    cstatus = (content or {}).get("status") or {}
+    ev = {"snapshot": (snap.get("metadata") or {}).get("name"),
+          "class": (snap.get("spec") or {}).get("volumeSnapshotClassName"),
+          "ready": status.get("readyToUse", False),
+          "restore_size": status.get("restoreSize", ""),
+          "content": status.get("boundVolumeSnapshotContentName", ""),
+          "driver": cspec.get("driver", ""),
+          "source_volume": (cspec.get("source") or {}).get("volumeHandle", ""),
+          "snapshot_handle": cstatus.get("snapshotHandle", ""),
+          "error": ((status.get("error") or {}).get("message")
+                    or (cstatus.get("error") or {}).get("message") or ""),
+          "events": event_messages(events)[-5:]}
+    if not ev["ready"]:
+        said = ev["error"] or "; ".join(ev["events"][-2:]) or "no events"
+        return "fail", f"snapshot {ev['snapshot']} is not ready to use: {said}", ev
+    problems = []
+    if content is None:
+        problems.append(f"snapshot {ev['snapshot']} has no content")
+    else:
+        if ev["driver"] != driver:
+            problems.append(f"its content {ev['content']} is of driver {ev['driver'] or 'none'}"
+                            f", not {driver}")
+        if ev["source_volume"] != volume_handle:
+            problems.append(f"its content {ev['content']} is a snapshot of "
+                            f"{ev['source_volume'] or 'nothing'}, not of the claim's volume "
+                            f"{volume_handle}")
+        if not ev["snapshot_handle"]:
+            problems.append(f"its content {ev['content']} has no snapshot handle")
+    if problems:
+        return "fail", "; ".join(problems), ev
+    return "pass", "", ev
+
+
 def eval_attachment(attachments: list[dict], pv: str, node: str) -> tuple[str, str, dict]:
     """volume-attachment:NODE: a VolumeAttachment of the PV on NODE is attached."""
     mine = [a for a in attachments
@@ -256,6 +306,7 @@ class Cluster:
         self.api = config.new_client_from_config(config_file=kubeconfig)
         self.core = client.CoreV1Api(self.api)
         self.storage = client.StorageV1Api(self.api)
+        self.custom = client.CustomObjectsApi(self.api)
         self.timeout = request_timeout
         self.wait_timeout = wait_timeout
         self.delay = delay
@@ -287,6 +338,21 @@ class Cluster:
         if not name:
             return None
         return self.plain(self.core.read_persistent_volume(name, _request_timeout=self.timeout))
+
+    def snapshot(self, ns: str) -> dict:
+        return self.custom.get_namespaced_custom_object(
+            *SNAP_API, ns, "volumesnapshots", SNAPSHOT, _request_timeout=self.timeout)
+
+    def snapshot_content(self, name: str) -> dict | None:
+        if not name:
+            return None
+        try:
+            return self.custom.get_cluster_custom_object(
+                *SNAP_API, "volumesnapshotcontents", name, _request_timeout=self.timeout)
+        except self.client.exceptions.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
 
 
 def unit_state(unit: str) -> dict:
@@ -374,7 +440,7 @@ def run_checks(cluster: Cluster, p: dict) -> tuple[list[dict], dict]:
     target = c["nodes"][-1]
     if status != "pass":
         reason = "the claim is not bound (see pvc-bound)"
-        for check in ("volume-expansion", f"volume-attachment:{target}",
+        for check in ("volume-expansion", "volume-snapshot", f"volume-attachment:{target}",
                       f"pod-volume-mount:{target}"):
             record(check, time.time(), ("skip", reason, {}))
     else:
@@ -399,6 +465,7 @@ def run_checks(cluster: Cluster, p: dict) -> tuple[list[dict], dict]:
         observed["volume"] = {"pvc": PVC, "namespace": ns, "pv": pv_name, "handle": handle,
                               "size_gb": round(gib(cap)), "node": target,
                               "storage_class": sc}
+        observed["snapshot"] = check_snapshot(cluster, p, record, driver, handle)
 
         t = time.time()
         cluster.core.create_namespaced_pod(ns, {
@@ -469,12 +536,86 @@ def run_checks(cluster: Cluster, p: dict) -> tuple[list[dict], dict]:
     return records, observed
 
 
+def check_snapshot(cluster: Cluster, p: dict, record, driver: str, handle: str) -> dict:
+    """volume-snapshot: snapshot the (unattached) claim; what the cloud's side checks."""
+    ns = p["namespace"]
+    classes = p["contract"].get("snapshot_classes") or []
+    cls = p["snapshot_class"] or (classes[0]["name"] if classes else "")
+    t = time.time()
+    if not cls:
+        record("volume-snapshot", t, ("skip", "the cluster declares no volume snapshot class "
+                                      "(deploy-kubernetes' contract has no snapshot_classes)",
+                                      {}))
+        return {}
+    cluster.custom.create_namespaced_custom_object(*SNAP_API, ns, "volumesnapshots", {
+        "apiVersion": "/".join(SNAP_API), "kind": "VolumeSnapshot",
+        "metadata": {"name": SNAPSHOT},
+        "spec": {"volumeSnapshotClassName": cls,
+                 "source": {"persistentVolumeClaimName": PVC}},
+    }, _request_timeout=cluster.timeout)
+
+    def ready():
+        snap = cluster.snapshot(ns)
+        status = snap.get("status") or {}
+        return (snap if status.get("readyToUse") else None), \
+            (status.get("error") or {}).get("message") or f"readyToUse={status.get('readyToUse')}"
+
+    try:
+        snap = cluster.wait(f"snapshot {ns}/{SNAPSHOT} to be ready to use", ready)
+    except TimeoutError:
+        snap = cluster.snapshot(ns)
+    content_name = (snap.get("status") or {}).get("boundVolumeSnapshotContentName") or ""
+    content = cluster.snapshot_content(content_name)
+    result = eval_snapshot(snap, content, cluster.events(ns, SNAPSHOT), driver, handle)
+    record("volume-snapshot", t, result)
+    if result[0] != "pass":
+        return {}
+    ev = result[2]
+    return {"name": SNAPSHOT, "namespace": ns, "content": content_name,
+            "handle": ev["snapshot_handle"], "source": ev["source_volume"],
+            "size_gb": round(gib(ev["restore_size"]))}
+
+
+def delete_snapshots(cluster: Cluster, ns: str) -> str:
+    """Delete the namespace's snapshots and wait until their contents are gone ('' when done,
+    or when the cluster has no snapshot API)."""
+    client = cluster.client
+    try:
+        snaps = cluster.custom.list_namespaced_custom_object(
+            *SNAP_API, ns, "volumesnapshots", _request_timeout=cluster.timeout)["items"]
+    except client.exceptions.ApiException as exc:
+        if exc.status == 404:  # no such namespace, or no snapshot API
+            return ""
+        raise
+    contents = []
+    for snap in snaps:
+        name = snap["metadata"]["name"]
+        contents.append((snap.get("status") or {}).get("boundVolumeSnapshotContentName") or "")
+        with contextlib.suppress(client.exceptions.ApiException):
+            cluster.custom.delete_namespaced_custom_object(
+                *SNAP_API, ns, "volumesnapshots", name, _request_timeout=cluster.timeout)
+
+    def gone():
+        left = [c for c in contents if c and cluster.snapshot_content(c) is not None]
+        return (True if not left else None), f"snapshot contents {', '.join(left)}"
+
+    try:
+        cluster.wait(f"the snapshots of {ns} and their contents to be deleted", gone)
+    except TimeoutError as exc:
+        return str(exc)
+    return ""
+
+
 def cleanup(cluster: Cluster, ns: str) -> str:
-    """Delete the namespace (pods at once) and wait until it and the claim's volume are gone."""
+    """Delete the snapshots, then the namespace (pods at once), and wait until it and the
+    claim's volume are gone (a volume with snapshots cannot be deleted)."""
     client = cluster.client
     pv_name = ""
     with contextlib.suppress(client.exceptions.ApiException):
         pv_name = (cluster.pvc(ns).get("spec") or {}).get("volumeName") or ""
+    left = delete_snapshots(cluster, ns)
+    if left:
+        return left
 
     def force_pods() -> None:
         for pod in cluster.core.list_namespaced_pod(ns, _request_timeout=cluster.timeout).items:
@@ -519,6 +660,7 @@ def main() -> None:
             contract={"type": "dict", "required": True},
             namespace={"type": "str", "default": "crossgate-validate-cloud"},
             storage_class={"type": "str", "default": ""},
+            snapshot_class={"type": "str", "default": ""},
             size_gb={"type": "int", "default": 1},
             mount_expected={"type": "bool", "default": True},
             mount_skip_reason={"type": "str", "default": ""},

@@ -15,8 +15,11 @@ description:
     (its CSI volume handle) is a Cinder volume made for that claim (its metadata
     C(csi.storage.k8s.io/pvc/name)), of the size Kubernetes shows, and, when the cloud keeps
     volumes in Ceph, the RBD image C(volume-ID) of the contract's volumes pool with that size.
-    C(volume-attached-server): Cinder shows the volume attached to the server of the node the
-    pod runs on."
+    C(volume-snapshot-cinder): the claim's VolumeSnapshot (its content's snapshot handle) is a
+    Cinder snapshot of the claim's volume, available, made for that VolumeSnapshot (metadata
+    C(csi.storage.k8s.io/volumesnapshot/name)), of the size Kubernetes shows, and, in Ceph, the
+    RBD snapshot C(snapshot-ID) of the volume's image. C(volume-attached-server): Cinder shows
+    the volume attached to the server of the node the pod runs on."
 options:
   node:
     description: Name the records carry (the node the module runs on).
@@ -84,6 +87,7 @@ from ansible.module_utils.crossgate_records import (
 
 LAYER = "integration"
 PVC_KEY = "csi.storage.k8s.io/pvc/name"
+SNAP_KEY = "csi.storage.k8s.io/volumesnapshot/name"
 GIB = 2**30
 
 
@@ -146,6 +150,44 @@ def eval_chain(vol: dict, volume: dict | None, rbd: dict | None) -> tuple[str, s
     return "pass", "", ev
 
 
+def eval_snapshot_chain(snap: dict, vol: dict, snapshot: dict | None,
+                        rbd: dict | None) -> tuple[str, str, dict]:
+    """volume-snapshot-cinder: VolumeSnapshot -> Cinder snapshot -> RBD snapshot (rbd None:
+    not in Ceph)."""
+    ev = {"volume_snapshot": f"{snap.get('namespace')}/{snap.get('name')}",
+          "content": snap.get("content"), "snapshot_handle": snap.get("handle"),
+          "k8s_size_gb": snap.get("size_gb"), "volume_handle": vol.get("handle")}
+    if snapshot is None:
+        return "fail", f"no Cinder snapshot {snap.get('handle')}", ev
+    meta = snapshot.get("metadata") or {}
+    ev["cinder"] = {"id": snapshot.get("id"), "volume_id": snapshot.get("volume_id"),
+                    "status": snapshot.get("status"), "size": snapshot.get("size"),
+                    SNAP_KEY: meta.get(SNAP_KEY, "")}
+    problems = []
+    if snapshot.get("volume_id") != vol.get("handle"):
+        problems.append(f"Cinder snapshot {snapshot.get('id')} is of volume "
+                        f"{snapshot.get('volume_id')}, not of the claim's {vol.get('handle')}")
+    if snapshot.get("status") != "available":
+        problems.append(f"Cinder snapshot {snapshot.get('id')} is {snapshot.get('status')}")
+    if meta.get(SNAP_KEY) != snap.get("name"):
+        problems.append(f"Cinder snapshot {snapshot.get('id')} was not made for VolumeSnapshot "
+                        f"{snap.get('name')} ({SNAP_KEY}={meta.get(SNAP_KEY, '(none)')})")
+    if snap.get("size_gb") and snapshot.get("size") != snap.get("size_gb"):
+        problems.append(f"Cinder snapshot size {snapshot.get('size')} GiB, Kubernetes shows "
+                        f"{snap.get('size_gb')} GiB")
+    if rbd is not None:
+        ev["rbd"] = rbd
+        want = f"snapshot-{snapshot.get('id')}"
+        if rbd.get("error"):
+            problems.append(f"RBD image {rbd.get('pool')}/{rbd.get('image')}: {rbd['error']}")
+        elif want not in (rbd.get("snapshots") or []):
+            problems.append(f"RBD image {rbd.get('pool')}/{rbd.get('image')} has no snapshot "
+                            f"{want} (it has {', '.join(rbd.get('snapshots') or []) or 'none'})")
+    if problems:
+        return "fail", "; ".join(problems), ev
+    return "pass", "", ev
+
+
 def eval_attached(volume: dict | None, server_id: str, node: str) -> tuple[str, str, dict]:
     """volume-attached-server: Cinder shows the volume attached to the node's server."""
     if volume is None:
@@ -174,6 +216,7 @@ def rbd_image(ceph: dict, image: str, timeout: int) -> dict:
             with cluster.open_ioctx(pool) as ioctx, rbd.Image(ioctx, image,
                                                                 read_only=True) as img:
                 out["size"] = img.size()
+                out["snapshots"] = sorted(s["name"] for s in img.list_snaps())
         finally:
             cluster.shutdown()
     except Exception as exc:  # the record carries the reason
@@ -220,7 +263,7 @@ def main() -> None:
 
     vol = p["observed"].get("volume") or {}
     if not vol.get("handle"):
-        for check in ("pvc-cinder-rbd", "volume-attached-server"):
+        for check in ("pvc-cinder-rbd", "volume-snapshot-cinder", "volume-attached-server"):
             record(check, time.time(), ("skip", "the claim was not bound (see pvc-bound)", {}))
     else:
         t = time.time()
@@ -229,6 +272,15 @@ def main() -> None:
         rbd = rbd_image(p["ceph"], f"volume-{vol['handle']}", p["request_timeout"]) \
             if p["ceph"] else None
         record("pvc-cinder-rbd", t, eval_chain(vol, volume, rbd))
+        t = time.time()
+        snap = p["observed"].get("snapshot") or {}
+        if not snap.get("handle"):
+            record("volume-snapshot-cinder", t, (
+                "skip", "no ready VolumeSnapshot of the claim (see volume-snapshot)", {}))
+        else:
+            found = conn.block_storage.find_snapshot(snap["handle"], ignore_missing=True)
+            record("volume-snapshot-cinder", t, eval_snapshot_chain(
+                snap, vol, found.to_dict() if found else None, rbd))
         t = time.time()
         server_id = (nodes.get(vol.get("node")) or {}).get("server_id", "")
         deadline = time.monotonic() + p["wait_timeout"]
