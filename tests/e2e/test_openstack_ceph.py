@@ -57,13 +57,13 @@ INTEROP_SKIPS = {
 K8S_NODES = ("k8s1", "k8s2")
 K8S_PASS = {"nodes-ready", "api-ready", "node-versions", "configmap-volume",
             "deployment-available", "rbac-denies", "cloud-provider-running", "pvc-bound",
-            "volume-expansion", "volume-attachment:k8s2"} | {
+            "volume-expansion", "volume-snapshot", "volume-attachment:k8s2"} | {
     f"{c}:{n}" for c in ("pod-runs", "pod-network", "pod-memory-limit", "provider-id")
     for n in K8S_NODES}
 K8S_SKIP = {"pod-volume-mount:k8s2": "Nova runs the fake virt driver",
             "load-balancer": "no load balancer service"}
 K8S_INTEGRATION = {"node-server:k8s1", "node-server:k8s2", "pvc-cinder-rbd",
-                   "volume-attached-server"}
+                   "volume-snapshot-cinder", "volume-attached-server"}
 CEPH_CHECKS = {"health", "osds-up-in", "pgs-active-clean", "rbd-roundtrip:volumes",
                "rados-roundtrip:images"}
 
@@ -239,6 +239,13 @@ class TestOpenStackOnCeph:
         assert chain["cinder"]["size"] == chain["k8s_size_gb"] == 2
         assert chain["rbd"] == {"pool": "volumes", "image": f"volume-{chain['volume_handle']}",
                                 "size": 2 * 2**30}
+        # its VolumeSnapshot is a Cinder snapshot of that volume, an RBD snapshot of its image
+        snap = xc["volume-snapshot-cinder"]["evidence"]
+        assert snap["snapshot_handle"] == k8s["volume-snapshot"]["evidence"]["snapshot_handle"]
+        assert snap["cinder"]["volume_id"] == chain["volume_handle"] == snap["volume_handle"]
+        assert snap["cinder"]["csi.storage.k8s.io/volumesnapshot/name"] == "crossgate-snapshot"
+        assert snap["cinder"]["status"] == "available" and snap["cinder"]["size"] == 2
+        assert f"snapshot-{snap['snapshot_handle']}" in snap["rbd"]["snapshots"], snap["rbd"]
         attached = xc["volume-attached-server"]["evidence"]
         assert attached["server"] == xc["node-server:k8s2"]["evidence"]["server"]
         assert [a["server_id"] for a in attached["attachments"]] == [attached["server"]]
@@ -296,7 +303,8 @@ class TestOpenStackOnCeph:
         assert re.findall(r"password: (.*)", clouds) == ["***", "***"], clouds
         k8s_logs = logs / "k8s1/kubernetes"
         for unit in ("openstack-cloud-controller-manager", "crossgate-csi-controller",
-                     "crossgate-csi-provisioner", "crossgate-csi-attacher", "kubelet"):
+                     "crossgate-csi-provisioner", "crossgate-csi-attacher",
+                     "crossgate-csi-snapshotter", "crossgate-snapshot-controller", "kubelet"):
             assert (k8s_logs / f"journal/{unit}.txt").is_file(), unit
         assert (logs / "k8s2/kubernetes/journal/crossgate-csi-node.txt").is_file()
         no_key_in(logs)
