@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
+
+HERE = Path(__file__).parent
+DESELECTED: list[pytest.Item] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: starts real nodes on this machine (root only)")
+    if os.environ.get("CI") and not hasattr(config, "workerinput"):
+        # options that leave tests out (from the command line or PYTEST_ADDOPTS)
+        narrowing = {"-k": config.getoption("keyword"), "--deselect": config.getoption("deselect"),
+                     "--ignore": config.getoption("ignore"),
+                     "--ignore-glob": config.getoption("ignore_glob"),
+                     "-m": "" if config.getoption("markexpr") in ("", "e2e")
+                     else config.getoption("markexpr")}
+        given = {k: v for k, v in narrowing.items() if v}
+        if given:
+            raise pytest.UsageError("e2e: CI runs every e2e test; refusing options that leave "
+                                    "some out: " + ", ".join(f"{k} {v!r}" for k, v in
+                                                             given.items()))
 
 
 # The longest builds first, so that the two workers of --dist loadscope start them at once
@@ -44,3 +60,54 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "e2e" in item.keywords:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    DESELECTED.extend(items)
+
+
+def left_out(collected: list[pytest.Item], deselected: list[pytest.Item]) -> str:
+    """What of tests/e2e this run leaves out: files with no test collected, tests deselected."""
+    files = sorted(p.name for p in HERE.glob("test_*.py"))
+    ran = {Path(str(i.path)).name for i in collected}
+    missing = [f for f in files if f not in ran]
+    parts = []
+    if missing:
+        parts.append("files with no test in this run: " + ", ".join(missing))
+    if deselected:
+        names = sorted({i.nodeid for i in deselected})
+        parts.append(f"{len(names)} tests deselected: " + ", ".join(names[:5])
+                     + (", ..." if len(names) > 5 else ""))
+    return "; ".join(parts)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The e2e stage runs every e2e file: in CI a run that leaves one out fails; elsewhere
+    (a developer's run of one file) it says so."""
+    said = left_out(session.items, DESELECTED)
+    if not said:
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"e2e: CI runs every e2e test, this run would leave out {said}"
+                                " (every tests/e2e/test_*.py needs pytestmark = pytest.mark.e2e)")
+    session.config.stash[NOTICE] = said
+
+
+NOTICE = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    said = config.stash.get(NOTICE, "")
+    if said:
+        terminalreporter.write_line(f"e2e: this run left out {said}", yellow=True)
+
+
+def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
+    """With workers (xdist) the files each worker collected: in CI every e2e file."""
+    files = {i.split("::")[0].rsplit("/", 1)[-1] for i in ids}
+    missing = sorted(p.name for p in HERE.glob("test_*.py") if p.name not in files)
+    if missing and os.environ.get("CI"):
+        raise pytest.UsageError("e2e: CI runs every e2e test, this run would leave out files "
+                                "with no test collected: " + ", ".join(missing)
+                                + " (every tests/e2e/test_*.py needs "
+                                "pytestmark = pytest.mark.e2e)")
