@@ -518,3 +518,40 @@ def test_the_kubernetes_pins_name_every_program_of_the_layer() -> None:
     assert sorted(files) == sorted(declared)
     assert all(ref.startswith("github.com/kubernetes-csi/external-snapshotter/client/v8/config/"
                               "crd/snapshot.storage.k8s.io_") for ref in files.values())
+
+
+def test_a_cancelled_build_stops_its_go_processes(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    pidfile = tmp_path / "child.pid"
+    fake = tmp_path / "go"
+    # a go that answers its version, then hangs in a download (with a child of its own)
+    fake.write_text(f'#!/bin/sh\ncase "$1" in env) echo go1.26.0;; *) sleep 300 & '
+                    f'echo $! > {pidfile}; wait;; esac\n')
+    fake.chmod(0o755)
+    pins = pins_for(tmp_path, "v1.0.0")
+    cancel = threading.Event()
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            gobuild.sync_go(pins, "hello-set", tmp_path / "mirror", go=str(fake), cancel=cancel)
+        except SyncFailure as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=build)
+    thread.start()
+    for _ in range(100):
+        if pidfile.exists() and pidfile.read_text().strip():
+            break
+        time.sleep(0.1)
+    child = int(pidfile.read_text())
+    cancel.set()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert errors and "cancelled" in str(errors[0]), errors
+    # the go command's own child is stopped too (gone, or a zombie its new parent reaps)
+    status = Path(f"/proc/{child}/status")
+    state = status.read_text().split("State:")[1].split()[0] if status.exists() else "gone"
+    assert state in ("gone", "Z", "X"), state

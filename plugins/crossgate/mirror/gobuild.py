@@ -43,7 +43,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -317,8 +319,10 @@ class GoBuilder:
 
     def __init__(self, root: Path, go: str = "go", timeout: float = 3600.0,
                  progress: Callable[[str], None] | None = None,
-                 lock_timeout: float | None = None) -> None:
+                 lock_timeout: float | None = None,
+                 cancel: threading.Event | None = None) -> None:
         self.root = root
+        self.cancel = cancel or threading.Event()
         self.go = go
         self.timeout = timeout
         self.lock_timeout = timeout if lock_timeout is None else lock_timeout
@@ -329,19 +333,37 @@ class GoBuilder:
                         GOTOOLCHAIN="local", CGO_ENABLED="0")
 
     def run(self, args: list[str], cwd: Path, what: str) -> str:
+        """go ARGS in CWD, in a process group of its own: stopped (the group) on timeout or
+        when the build is cancelled."""
+        if self.cancel.is_set():
+            raise SyncFailure(f"{what}: cancelled")
         try:
-            proc = subprocess.run([self.go, *args], cwd=cwd, env=self.env, text=True,
-                                  capture_output=True, timeout=self.timeout, check=False)
+            proc = subprocess.Popen([self.go, *args], cwd=cwd, env=self.env, text=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    start_new_session=True)
         except FileNotFoundError as exc:
             raise SyncFailure(f"{what}: the go command {self.go!r} is not installed") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise SyncFailure(f"{what}: 'go {' '.join(args)}' took longer than "
-                              f"{self.timeout:.0f} s (timeout)") from exc
+        deadline = time.monotonic() + self.timeout
+        out = err = ""
+        try:
+            while True:
+                try:
+                    out, err = proc.communicate(timeout=1.0)
+                    break
+                except subprocess.TimeoutExpired:
+                    if self.cancel.is_set():
+                        raise SyncFailure(f"{what}: cancelled") from None
+                    if time.monotonic() >= deadline:
+                        raise SyncFailure(f"{what}: 'go {' '.join(args)}' took longer than "
+                                          f"{self.timeout:.0f} s (timeout)") from None
+        except BaseException:
+            _stop_group(proc)
+            raise
         if proc.returncode != 0:
-            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+            tail = "\n".join((err or out).strip().splitlines()[-15:])
             raise SyncFailure(f"{what}: 'go {' '.join(args)}' failed (rc {proc.returncode}) "
                               f"in {cwd}:\n{tail}")
-        return proc.stdout
+        return out
 
     def go_version(self) -> str:
         return self.run(["env", "GOVERSION"], self.root, "go version").strip()
@@ -371,12 +393,20 @@ class GoBuilder:
                 return found
             self.progress(f"go: {set_name}: waiting for another Go build of this mirror "
                           f"(lock {lock}, at most {self.lock_timeout:.0f} s)")
-            try:
-                fd = acquire(lock, self.lock_timeout)
-            except LockTimeout:
-                raise SyncFailure(f"go: {set_name}: timed out after {self.lock_timeout:.0f} s "
-                                  f"waiting for another Go build of this mirror (lock {lock})"
-                                  ) from None
+            deadline = time.monotonic() + self.lock_timeout
+            while True:
+                try:
+                    fd = acquire(lock, max(0.0, min(2.0, deadline - time.monotonic())))
+                    break
+                except LockTimeout:
+                    if self.cancel.is_set():
+                        raise SyncFailure(f"go: {set_name}: cancelled while waiting for "
+                                          f"another Go build of this mirror (lock {lock})"
+                                          ) from None
+                    if time.monotonic() >= deadline:
+                        raise SyncFailure(f"go: {set_name}: timed out after "
+                                          f"{self.lock_timeout:.0f} s waiting for another Go "
+                                          f"build of this mirror (lock {lock})") from None
         try:
             return self._build(set_name, groups, started)
         finally:
@@ -503,6 +533,21 @@ class GoBuilder:
         tmp.replace(index)
 
 
+def _stop_group(proc: subprocess.Popen[str], grace: float = 10.0) -> None:
+    """SIGTERM to the process group of PROC, SIGKILL after GRACE seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=grace)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    proc.wait()
+
+
 def _json_stream(text: str) -> list[dict[str, Any]]:
     """The objects of a stream of JSON values (go list -json prints one after another)."""
     decoder = json.JSONDecoder()
@@ -518,10 +563,13 @@ def _json_stream(text: str) -> list[dict[str, Any]]:
 
 def sync_go(pins: Path, set_name: str, root: Path, go: str = "go", timeout: float = 3600.0,
             progress: Callable[[str], None] | None = None,
-            lock_timeout: float | None = None) -> GoReport:
-    """Build (or find built) the programs of SET_NAME in the pin file PINS into ROOT/go."""
+            lock_timeout: float | None = None,
+            cancel: threading.Event | None = None) -> GoReport:
+    """Build (or find built) the programs of SET_NAME in the pin file PINS into ROOT/go; a set
+    CANCEL event stops the build (its go processes) with SyncFailure."""
     sets = load_sets(pins)
     if set_name not in sets:
         raise InvalidInput("go set", set_name, "one of " + ", ".join(sorted(sets))
                            + f" (the sets of {pins})")
-    return GoBuilder(root, go, timeout, progress, lock_timeout).build(set_name, sets[set_name])
+    return GoBuilder(root, go, timeout, progress, lock_timeout, cancel).build(set_name,
+                                                                           sets[set_name])

@@ -18,6 +18,7 @@ from crossgate.config.projects import AmbiguousProject
 from crossgate.config.repo import NotAZuulRepo, Unreadable, ZuulParser, load_repo
 from crossgate.resources import data_root
 
+from . import interrupt
 from . import inventory as inv
 from .execute import Executor, RunOptions
 from .projects import Project
@@ -52,6 +53,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "like a nodepool label; adds to the built-in label table")
     p.add_argument("--boot-timeout", type=seconds, default=60.0,
                    help="seconds a local node may take to answer SSH (default: 60)")
+    p.add_argument("--unreachable-after", type=seconds, default=60.0,
+                   help="seconds a node may stop answering over SSH (keepalives every 15 s) "
+                        "before its task is UNREACHABLE, e.g. a node that died (default: 60)")
     p.add_argument("--link-mtu", action="append", default=[], metavar="NODE=MTU",
                    help="local provider: the MTU a node's link to the bridge carries, below "
                         "its interface's 1500 (a smaller path MTU, as on some clouds)")
@@ -176,6 +180,21 @@ def run(args: argparse.Namespace, pool_options: dict[str, Any] | None = None) ->
                          boot_timeout=args.boot_timeout, link_mtus=link_mtus,
                          **{"grace": 0.0, **(pool_options or {})})
 
+    with interrupt.interruptible():
+        try:
+            rc = _execute(args, frozen, nodeset, projects, project, provider_factory, build_dir,
+                          pool_name, labels, extra_vars)
+        except KeyboardInterrupt:  # before the build started (an image being baked)
+            rc = EXIT_FAILED
+            print(f"crossgate run: {args.job}: interrupted before the build started",
+                  file=sys.stderr)
+        got = interrupt.received()
+    return 128 + got if got else rc
+
+
+def _execute(args: argparse.Namespace, frozen: FrozenJob, nodeset: Any, projects: list[Project],
+             project: Project, provider_factory: Any, build_dir: Path, pool_name: str,
+             labels: dict[str, str], extra_vars: dict[str, Any]) -> int:
     if args.provider == "local":
         # A label that boots a baked image: build the image first if it is missing or stale
         # (as a nodepool builder has an image ready before it launches a node from it).
@@ -193,6 +212,7 @@ def run(args: argparse.Namespace, pool_options: dict[str, Any] | None = None) ->
 
     executor = Executor(frozen, nodeset, projects, project, provider_factory, build_dir,
                         RunOptions(extra_vars=extra_vars, verbose=args.verbose,
+                                   unreachable_after=args.unreachable_after,
                                    pipeline=args.pipeline, tenant=args.tenant,
                                    mirror_dir=None if args.no_mirror or
                                    args.provider != "local" else args.mirror_dir))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -45,9 +46,11 @@ from crossgate.nodes.model import InvalidInput, NodeFailure, NodeSpec
 from crossgate.nodes.provider import Provider
 
 from ..resources import plugin_dir
+from . import interrupt
 from . import inventory as inv
 from .projects import Project, find_project
 
+KEEPALIVE_S = 15
 RC_UNREACHABLE = 3  # documented; ansible also exits 4, so the callback's file decides
 
 # Runs one ansible-playbook: (argv, environment, working directory, deadline as a
@@ -126,6 +129,7 @@ class RunOptions:
     quiet: bool = False
     mirror_dir: Path | None = None    # None: no host mirror
     mirror_port: int = 8780
+    unreachable_after: float = 60.0   # SSH keepalives: a node silent this long is unreachable
 
 
 def archive_project(project: Project, dest: Path) -> None:
@@ -175,6 +179,9 @@ class Executor:
         self.unreachable: set[str] = set()
         self.site_vars: dict[str, Any] = {}
         self.go_thread: threading.Thread | None = None
+        self.go_cancel = threading.Event()
+        self.mirror_server: Any = None
+        self.mirror_lost = False
         self.console = Console(build_dir / "job-output.txt", quiet=self.options.quiet)
 
     # --- variables -----------------------------------------------------------
@@ -306,6 +313,7 @@ class Executor:
     def write_config(self, pb: Playbook, index: int) -> Path:
         cfg = self.ansible_dir / f"ansible-{pb.phase}-{index}.cfg"
         fact_cache = self.ansible_dir / "fact-cache"
+        alive_count = max(1, math.ceil(self.options.unreachable_after / KEEPALIVE_S))
         lines = [
             "[defaults]",
             f"inventory = {self.ansible_dir / 'inventory.yaml'}",
@@ -329,7 +337,10 @@ class Executor:
             f"control_path_dir = {self.control_dir}",
             "control_path = %(directory)s/%%C",
             "ssh_args = -o ControlMaster=auto -o ControlPersist=60s "
-            "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR",
+            "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR "
+            # a node that dies mid-task (no RST, no FIN) is noticed by keepalives, not by TCP's
+            # retransmissions (about a quarter of an hour)
+            f"-o ServerAliveInterval={KEEPALIVE_S} -o ServerAliveCountMax={alive_count}",
         ]
         cfg.write_text("\n".join(lines) + "\n")
         return cfg
@@ -394,6 +405,8 @@ class Executor:
                 self.console.line(f"UNREACHABLE: {', '.join(sorted(newly)) or 'a host'}")
             elif rc != 0:
                 status = "failed"
+            if status != "ok":
+                self.check_mirror()
         end = time.time()
         self.console.line(f"PLAYBOOK END: {label}: {status.upper()} "
                           f"(rc={rc}, {end - start:.1f} s)")
@@ -412,6 +425,18 @@ class Executor:
         assert proc.stdout is not None
         sel = selectors.DefaultSelector()
         sel.register(proc.stdout, selectors.EVENT_READ)
+        try:
+            return self._read(proc, sel, deadline)
+        except BaseException:
+            # interrupted: ansible-playbook (its own process group) stops with the build
+            _kill_group(proc)
+            raise
+        finally:
+            sel.close()
+
+    def _read(self, proc: subprocess.Popen[str], sel: Any,
+              deadline: float | None) -> tuple[int, bool]:
+        assert proc.stdout is not None
         timed_out = False
         while True:
             wait = None if deadline is None else max(0.0, deadline - time.time())
@@ -431,7 +456,6 @@ class Executor:
                 if rest:
                     self.console.line(rest)
                 break
-        sel.close()
         proc.wait()
         return proc.returncode, timed_out
 
@@ -493,6 +517,15 @@ class Executor:
         except RunError as exc:
             build.result, build.error_detail = "ERROR", str(exc)
             self.console.line(f"ERROR: {exc}")
+        except KeyboardInterrupt as exc:
+            # SIGINT or SIGTERM (crossgate run's handler): the nodes and the mirror server
+            # are down by now (each attempt's finally); the build is aborted, as Zuul says
+            why = str(exc) or "SIGINT"
+            build.result = "ABORTED"
+            build.error_detail = f"interrupted by {why}; nodes and mirror server stopped"
+            self.console.line(f"INTERRUPTED: {why}: the build is aborted; nodes and mirror "
+                              "server stopped")
+            self.go_cancel.set()
         finally:
             self.wait_go_sync()
             shutil.rmtree(self.control_dir, ignore_errors=True)
@@ -521,6 +554,9 @@ class Executor:
                 self.work.rename(self.build_dir / f"attempt-{attempt - 1}")
                 self.prepare()
             result, detail = self._one_attempt(build, attempt, attempt == max_attempts)
+            interrupt.check()  # a signal that came during the attempt's teardown
+            if self.mirror_lost:
+                detail = (f"{detail}; " if detail else "") + "the host mirror stopped answering"
             build.error_detail = detail
             if result is not None:
                 build.result = result
@@ -587,7 +623,8 @@ class Executor:
         for name in go_sets:
             try:
                 grep = sync_go(pins, name, root,
-                               progress=lambda line: self.console.line(f"MIRROR: {line}"))
+                               progress=lambda line: self.console.line(f"MIRROR: {line}"),
+                               cancel=self.go_cancel)
             except Exception as exc:  # the nodes' wait for the set names it; say why here
                 self.console.line(f"MIRROR: go {name}: FAILED: {exc}")
                 return
@@ -596,8 +633,13 @@ class Executor:
                 + ("built" if grep.built else "built before") + f", {grep.seconds:.1f} s")
 
     def wait_go_sync(self) -> None:
-        """A build started by this run finishes before the run ends (its caches stay whole)."""
+        """A build started by this run finishes before the run ends (its caches stay whole);
+        an interrupted run stops it (its go processes) instead."""
         if self.go_thread is not None and self.go_thread.is_alive():
+            if self.go_cancel.is_set():
+                self.console.line("MIRROR: go: stopping the background build")
+                self.go_thread.join(timeout=60)
+                return
             self.console.line("MIRROR: go: waiting for the background build to finish")
             self.go_thread.join()
 
@@ -646,16 +688,37 @@ class Executor:
         except MirrorError as exc:
             raise RunError(f"host mirror: {exc}") from exc
         self.site_vars = site_vars(root, mirror_urls(server.address, server.port))
+        self.mirror_server, self.mirror_lost = server, False
         self.console.line("MIRROR: serving " + ", ".join(
             f"{k}={v}" for k, v in sorted(self.site_vars.items())))
         return server
 
+    def check_mirror(self) -> None:
+        """After a failed playbook: say so when the host mirror this build serves stopped
+        answering (its packages, wheels and programs are what the nodes install from)."""
+        server = self.mirror_server
+        if server is None or self.mirror_lost:
+            return
+        import socket
+
+        try:
+            with socket.create_connection((server.address, server.port), timeout=3):
+                return
+        except OSError as exc:
+            why = exc.strerror or type(exc).__name__
+        self.mirror_lost = True
+        self.console.line(f"MIRROR: unreachable: the host mirror {server.url} stopped answering "
+                          f"during the build ({why}); the nodes' installs from it fail (its "
+                          f"log: {server.log})")
+
     def stop_mirror(self, server: Any) -> None:
+        self.mirror_server = None
         if server is None:
             return
         from crossgate.mirror import stop_server
         try:
-            stop_server(server.address, server.port, self.ansible_dir / "mirror")
+            with interrupt.shielded():
+                stop_server(server.address, server.port, self.ansible_dir / "mirror")
         except Exception as exc:  # the build's result matters more
             self.console.line(f"MIRROR: stop failed: {exc}")
 
@@ -809,6 +872,7 @@ def _kill_group(proc: subprocess.Popen[str], grace: float = 10.0) -> None:
 
 def _down(provider: Provider, console: Console) -> None:
     try:
-        provider.down()
+        with interrupt.shielded():
+            provider.down()
     except Exception as exc:  # teardown must not hide the build's result
         console.line(f"NODES: teardown failed: {exc}")
