@@ -106,6 +106,23 @@ def placement_change(tmp_path: Path) -> Path:
     return repo
 
 
+def leaks_in(folder: Path, pattern: re.Pattern[str]) -> list[str]:
+    """Every file of FOLDER (and the members of its tar archives) where PATTERN matches."""
+    import tarfile
+
+    hits = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        if path.suffix == ".tar":
+            with tarfile.open(path) as tar:
+                for member in tar.getmembers():
+                    data = tar.extractfile(member) if member.isfile() else None
+                    if data is not None and pattern.search(data.read().decode(errors="replace")):
+                        hits.append(f"{path}:{member.name}")
+        elif pattern.search(path.read_text(errors="replace")):
+            hits.append(str(path))
+    return hits
+
+
 def recaps_of(console: str, playbook: str,
               project: str = "example/openstack-ceph") -> dict[str, dict[str, int]]:
     """The PLAY RECAP counts per host of the post playbook PLAYBOOK of PROJECT (its last
@@ -317,3 +334,9 @@ class TestOpenStackOnCeph:
             assert (k8s_logs / f"journal/{unit}.txt").is_file(), unit
         assert (logs / "k8s2/kubernetes/journal/crossgate-csi-node.txt").is_file()
         no_key_in(logs)
+        # the canaries (every password of the cloud) and Keystone's tokens (Fernet: gAAAAA...)
+        # reached nothing the build left: console, logs, inventories, results, report, data
+        hits = leaks_in(build_dir, re.compile(r"cg" r"canary|gAAAAA[A-Za-z0-9_-]{40}"))
+        assert hits == [], hits[:10]
+        assert "PLAYBOOK END: pre playbook example/openstack-ceph/playbooks/" \
+               "canary-secrets.yaml: OK" in console
