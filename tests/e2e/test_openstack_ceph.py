@@ -285,6 +285,11 @@ class TestOpenStackOnCeph:
                          r"crossgate-glance-api is active \(running\) after \d+ restarts, last "
                          r"result success; its log: journalctl -u crossgate-glance-api on "
                          r"controller", console), re.findall(r"UNHEALTHY SERVICE.*", console)
+        # and validate-openstack, meanwhile, named the image API in its failed checks
+        down = re.search(r"SERVICE DOWN: openstack checks failed on controller: (.*)", console)
+        assert down and re.search(r"endpoint:image: image at http://\S+:9292 did not answer",
+                                  down.group(1)), down
+        assert "image-roundtrip: upload failed" in down.group(1), down.group(1)
         # a second deploy of every layer changed nothing
         recaps = recaps_of(console, "redeploy.yaml")
         assert set(recaps) == {"controller", "compute1", "compute2", *K8S_NODES}, recaps
