@@ -19,10 +19,11 @@ or ``privkey``; except:
 
 - ``key`` and ``keys`` alone: the field of ``dict2items`` and the dict method;
 - a name whose last word says it holds something about the secret rather than the secret:
-  ``path``, ``paths``, ``dir``, ``name``, ``names``, ``uuid``, ``id``, ``ids``, ``url``,
-  ``checking`` (``deploy_openstack_secrets_path``, ``ceph_secret_uuid``, ``key_name``,
-  ``ssh_host_key_checking``). Not ``file``: ``deploy_openstack_secrets_file`` is the slurped
-  content of the file, so ``x_key_file`` counts as the key;
+  ``path``, ``paths``, ``files``, ``dir``, ``name``, ``names``, ``uuid``, ``id``, ``ids``,
+  ``url``, ``checking`` (``deploy_openstack_secrets_path``, ``verify_secret_files``: the
+  ``stat`` of files, ``ceph_secret_uuid``, ``key_name``, ``ssh_host_key_checking``). Not
+  ``file``, singular: a ``slurp`` result is registered under such a name
+  (``deploy_openstack_secrets_file`` holds the passwords), so ``x_key_file`` counts as the key;
 - public keys: a name with the word ``pub`` or ``public``, or ``known`` followed by ``hosts``
   (``write_known_hosts_keys``).
 
@@ -63,8 +64,8 @@ if TYPE_CHECKING:
 ID = "crossgate-no-log-secret"
 SECRET_WORD = re.compile(
     r"(pass(word|wd|phrase)|token|secret|key)s?|apikey|privkey")
-NOT_THE_SECRET = frozenset({"path", "paths", "dir", "name", "names", "uuid", "id", "ids", "url",
-                            "checking"})
+NOT_THE_SECRET = frozenset({"path", "paths", "files", "dir", "name", "names", "uuid", "id", "ids",
+                            "url", "checking"})
 # Task keys that are not looked into: what no_log does not hide, or holds no Jinja.
 SKIPPED_KEYS = frozenset({"name", "no_log", "register", "tags", "notify", "listen", "action",
                           "local_action", "args", "block", "rescue", "always"})

@@ -4,8 +4,9 @@ A wait whose bound is a literal (``retries: 60``) cannot be tuned for a slower c
 with no bound at all hangs a job until Zuul's own timeout kills it with no word on what it
 waited for. The rule reports, at the task's line:
 
-1. A retry loop (a task with ``until:`` or ``retries:``) whose ``retries:`` or ``delay:`` is
-   missing or is not a template that refers to a variable. This includes the short retries on
+1. A retry loop (a task with ``until:``, or with ``retries:``, which Ansible retries until
+   it succeeds) whose ``retries:`` or ``delay:`` is missing or is not a template that refers
+   to a variable. This includes the short retries on
    a flake (``retries: 2`` around apt): they are a wait too, and a slow mirror is where they
    need tuning.
 2. ``wait_for`` and ``wait_for_connection`` without such a ``timeout``.
@@ -21,8 +22,8 @@ waited for. The rule reports, at the task's line:
    - ``rbd pool init`` without a ``timeout`` wrapper from a variable: it waits for the pool's
      placement groups, forever if they never go active.
    - ``kubectl wait`` and ``kubectl rollout status`` without ``--timeout`` from a variable
-     (a wrapper does not count: ``kubectl wait`` stops at its own 30 s default first, and
-     ``rollout status`` waits forever by default).
+     (``rollout status`` waits forever by default; a wrapper does not count: ``kubectl wait``
+     stops at its own 30 s default first, and kubectl's own timeout says what it waited for).
    - ``curl`` without ``--max-time``/``-m`` from a variable or a ``timeout`` wrapper from a
      variable: a stalled transfer never ends.
 
@@ -66,7 +67,7 @@ VAR = "\x01VAR\x01"
 LIT = "\x01LIT\x01"
 _JINJA_EXPR = re.compile(r"{{.*?}}", re.S)
 _JINJA_STMT = re.compile(r"{%.*?%}|{#.*?#}", re.S)
-_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
+_HEREDOC = re.compile(r"(?<!<)<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")  # not <<<
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _SEPARATORS = set(";&|()`\n")
 # Words that come before the command word of a simple command.
@@ -199,32 +200,39 @@ def check_command(words: list[str]) -> str | None:
         return None
     program, args = os.path.basename(words[i]), words[i + 1:]
     wrapped = bound is not None and _variable(bound)
-    wrapper = "" if bound is None else f" (its `timeout {_show(bound)}` wrapper is a literal)"
+    wrapper = ("" if bound is None or wrapped
+               else f" (its `timeout {_show(bound)}` wrapper is a literal)")
 
-    def need(what: str, value: str | None) -> str | None:
+    def need(command: str, option: str, value: str | None) -> str | None:
         if value is None:
-            return f"`{program}` {what}, missing{wrapper}"
+            return f"`{command}` has no {option}{wrapper}"
         if not _variable(value):
-            return f"`{program}` {what} is a literal ({_show(value)})"
+            return f"`{command}` has a literal {option} ({_show(value)})"
         return None
 
     if program == "ceph":
         if wrapped or {"daemon", "--version", "-v", "--help", "-h"} & set(args) or any(
                 a.startswith("--admin-daemon") for a in args):
             return None
-        return need("--connect-timeout", _option(args, "--connect-timeout"))
+        return need("ceph", "--connect-timeout", _option(args, "--connect-timeout"))
     if program == "rbd":
         if any(args[j:j + 2] == ["pool", "init"] for j in range(len(args))) and not wrapped:
-            return f"`rbd pool init` waits for its placement groups: a `timeout` wrapper{wrapper}"
+            return ("`rbd pool init` (it waits for the pool's placement groups) has no `timeout` "
+                    f"wrapper{wrapper}")
         return None
     if program == "kubectl":
         sub = _subcommand(args)
         if sub[:1] == ["wait"] or sub[:2] == ["rollout", "status"]:
-            return need("wait's --timeout" if sub[0] == "wait" else "rollout status's --timeout",
-                        _option(args, "--timeout"))
+            why = need("kubectl " + " ".join(sub[:1 if sub[0] == "wait" else 2]), "--timeout",
+                       _option(args, "--timeout"))
+            if why and wrapped:
+                why += (" (a `timeout` wrapper does not count: " + (
+                    "kubectl wait stops at its own 30 s default first)" if sub[0] == "wait"
+                    else "kubectl's own timeout says what it waited for)"))
+            return why
         return None
     if program == "curl" and not wrapped:
-        return need("--max-time", _option(args, "--max-time", "-m"))
+        return need("curl", "--max-time", _option(args, "--max-time", "-m"))
     return None
 
 
