@@ -45,7 +45,8 @@ HEADER = """\
 # one the role knows; an unknown one is named with the closest inputs (character bigrams in
 # common, Dice's coefficient at least 0.5, best first), else with the list of inputs.
 TASK = """\
-- name: Every {prefix}* variable is one {role} knows
+# The message is Jinja over several folded lines, which jinja[spacing] would join into one.
+- name: Every {prefix}* variable is one {role} knows  # noqa: jinja[spacing]
   ansible.builtin.assert:
     that:
       - {prefix}unknown_names | length == 0
@@ -53,11 +54,11 @@ TASK = """\
       {{%- for name in {prefix}unknown_names %}}
       {{%- set ns = namespace(a=[], hits=[]) %}}
       {{%- set s = name[{n}:] %}}
-      {{%- for i in range(s | length - 1) %}}{{% set ns.a = ns.a + [s[i:i + 2]] %}}{{% endfor %}}
+      {{%- for i in range(s | length - 1) %}}{{% set ns.a = ns.a + [s[i : i + 2]] %}}{{% endfor %}}
       {{%- for known in {prefix}input_names %}}
       {{%- set nb = namespace(b=[]) %}}
       {{%- set t = known[{n}:] %}}
-      {{%- for i in range(t | length - 1) %}}{{% set nb.b = nb.b + [t[i:i + 2]] %}}{{% endfor %}}
+      {{%- for i in range(t | length - 1) %}}{{% set nb.b = nb.b + [t[i : i + 2]] %}}{{% endfor %}}
       {{%- set both = (ns.a | unique | length) + (nb.b | unique | length) %}}
       {{%- set score = (2 * (ns.a | intersect(nb.b) | length) / both) if both else 0 %}}
       {{%- if score >= 0.5 %}}
