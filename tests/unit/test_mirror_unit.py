@@ -302,10 +302,7 @@ def test_format_bytes() -> None:
         (["sync"], "--package", "''"),
         (["sync", "--package", "Bad!"], "--package", "'Bad!'"),
         (["sync", "--requirement", "-e ."], "--requirement", "'-e .'"),
-        (["sync", "--package", "jq", "--timeout", "0"], "--timeout", "0"),
-        (["sync", "--package", "jq", "--lists-max-age", "-1"], "--lists-max-age", "-1"),
         (["serve", "--address", "0.0.0.0"], "--address", "'0.0.0.0'"),
-        (["serve", "--address", "127.0.0.1", "--port", "70000"], "--port", "70000"),
         (["stop", "--address", "example.org"], "--address", "'example.org'"),
     ],
 )
@@ -319,6 +316,28 @@ def test_cli_input_errors(
     err = capsys.readouterr().err
     assert f"{option}: invalid value {value}" in err
     assert "allowed:" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "option", "value", "allowed"),
+    [
+        (["sync", "--package", "jq", "--timeout", "0"], "--timeout", "'0'",
+         "a number of seconds above 0"),
+        (["sync", "--package", "jq", "--lists-max-age", "-1"], "--lists-max-age", "'-1'",
+         "a number of seconds from 0 to"),
+        (["serve", "--address", "127.0.0.1", "--port", "70000"], "--port", "'70000'",
+         "a TCP port from 1 to 65535"),
+        (["stop", "--address", "127.0.0.1", "--grace", "soon"], "--grace", "'soon'",
+         "a number above 0"),
+    ],
+)
+def test_cli_numbers_refused_as_parsed(argv: list[str], option: str, value: str, allowed: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: {value} is " in err and f"allowed: {allowed}" in err
 
 
 def test_cli_serve_missing_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

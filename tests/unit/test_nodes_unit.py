@@ -384,8 +384,6 @@ def test_assign_by_name_then_label() -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--count", "0"], "--count: invalid value 0; allowed: an integer from 1 to 32"),
-        (["--count", "33"], "--count: invalid value 33"),
         (["--node", "Bad"], "--node: invalid value 'Bad'"),
         (["--node", "a:centos"], "--node: invalid value 'a:centos'; allowed: a known label"),
         (["--count", "2", "--label", "nope"], "--label: invalid value 'nope'"),
@@ -397,6 +395,20 @@ def test_assign_by_name_then_label() -> None:
 def test_cli_bad_input_exits_2(argv: list[str], message: str, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
     code = nodes_main(["nodes", "up", "--state-dir", str(tmp_path), *argv])
     assert code == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("0", "argument --count: '0' is out of range; allowed: a number of nodes from 1 to 32"),
+    ("33", "argument --count: '33' is out of range"),
+    ("two", "argument --count: 'two' is not an integer; allowed: a number of nodes from 1"),
+])
+def test_count_refused_as_parsed(value: str, message: str, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        nodes_main(["nodes", "up", "--state-dir", str(tmp_path), "--count", value])
+    assert exc.value.code == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 

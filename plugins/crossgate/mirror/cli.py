@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crossgate.cliargs import age_seconds, port, seconds
+
 from . import apt, gobuild, server, wheels
 from .model import (
     DEFAULT_DIR,
@@ -43,7 +45,7 @@ def add_parser(subparsers: Any) -> None:
         required=True,
         help="address to bind: the host's address on the node bridge, or 127.0.0.1",
     )
-    server_opts.add_argument("--port", type=int, default=DEFAULT_PORT, help="default %(default)s")
+    server_opts.add_argument("--port", type=port, default=DEFAULT_PORT, help="default %(default)s")
     server_opts.add_argument(
         "--state-dir",
         type=Path,
@@ -81,7 +83,7 @@ def add_parser(subparsers: Any) -> None:
     )
     sync.add_argument(
         "--lists-max-age",
-        type=float,
+        type=age_seconds,
         default=6 * 3600,
         help="seconds after which apt lists are updated (default %(default)s)",
     )
@@ -99,7 +101,7 @@ def add_parser(subparsers: Any) -> None:
         help="program set of --go-pins to build (once per version set); repeatable",
     )
     sync.add_argument("--go", default="go", help="the go command (default: %(default)s)")
-    sync.add_argument("--timeout", type=float, default=1800.0,
+    sync.add_argument("--timeout", type=seconds, default=1800.0,
                       help="seconds per apt/pip step and per Go group build")
     sync.set_defaults(func=cmd_sync)
 
@@ -107,12 +109,12 @@ def add_parser(subparsers: Any) -> None:
         "serve", parents=[where, server_opts, fmt], help="serve the mirror folder over HTTP"
     )
     serve.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds until it answers (default 10)"
+        "--timeout", type=seconds, default=10.0, help="seconds until it answers (default 10)"
     )
     serve.set_defaults(func=cmd_serve)
 
     stop = sub.add_parser("stop", parents=[server_opts, fmt], help="stop a mirror server")
-    stop.add_argument("--grace", type=float, default=5.0, help="seconds before SIGKILL")
+    stop.add_argument("--grace", type=seconds, default=5.0, help="seconds before SIGKILL")
     stop.set_defaults(func=cmd_stop)
 
     status = sub.add_parser("status", parents=[fmt], help="list mirror servers")
@@ -143,12 +145,6 @@ def _guard(func: Any) -> Any:
 def split_names(values: list[str]) -> list[str]:
     """``--package a,b --package c`` → ``[a, b, c]`` (commas or blanks separate names)."""
     return [n for v in values for n in v.replace(",", " ").split()]
-
-
-def positive(value: float, option: str) -> float:
-    if not value > 0:
-        raise InvalidInput(option, value, "a number of seconds greater than 0")
-    return value
 
 
 def format_bytes(n: int) -> str:
@@ -195,9 +191,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if name not in go_sets:
             raise InvalidInput("--go-set", name, "one of " + ", ".join(sorted(go_sets))
                                + f" (the sets of {args.go_pins})")
-    positive(args.timeout, "--timeout")
-    if args.lists_max_age < 0:
-        raise InvalidInput("--lists-max-age", args.lists_max_age, "0 or more seconds")
     if packages:
         apt.validate_packages(packages)
     if args.requirement:
@@ -245,7 +238,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 @_guard
 def cmd_serve(args: argparse.Namespace) -> int:
-    positive(args.timeout, "--timeout")
     state = server.start(args.dir, args.address, args.port, args.state_dir, args.timeout)
     urls = server.mirror_urls(state.address, state.port)
     if args.format == "json":
@@ -260,7 +252,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 @_guard
 def cmd_stop(args: argparse.Namespace) -> int:
-    positive(args.grace, "--grace")
     was = server.stop(args.address, args.port, args.state_dir, args.grace)
     url = server.base_url(server.validate_address(args.address), args.port)
     if args.format == "json":

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crossgate.cliargs import seconds
+from crossgate.cliargs import integer, seconds
 
 from . import PROVIDERS, open_pool
 from .images import DEFAULT_CACHE
@@ -64,7 +64,8 @@ def add_parser(subparsers: Any) -> None:
         metavar="NAME[:LABEL]",
         help="a node to start; repeatable",
     )
-    up.add_argument("--count", type=int, help=f"start node1..nodeN (1-{MAX_NODES})")
+    up.add_argument("--count", type=integer(1, MAX_NODES, "a number of nodes"),
+                    help=f"start node1..nodeN (1-{MAX_NODES})")
     up.add_argument(
         "--label",
         default=None,

@@ -82,16 +82,31 @@ def parse_extra_vars(items: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items:
         if item.startswith("@"):
-            data = yaml.safe_load(Path(item[1:]).read_text())
+            allowed = "allowed: a readable YAML file holding a mapping of variables"
+            try:
+                data = yaml.safe_load(Path(item[1:]).read_text())
+            except OSError as exc:
+                raise ValueError(f"-e {item}: cannot be read ({exc.strerror}); {allowed}") from exc
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                where = f" at line {mark.line + 1}" if mark is not None else ""
+                raise ValueError(f"-e {item}: not valid YAML{where} "
+                                 f"({getattr(exc, 'problem', None) or exc}); {allowed}") from exc
             if not isinstance(data, dict):
-                raise ValueError(f"-e {item}: the file must hold a mapping of variables")
+                raise ValueError(f"-e {item}: the file holds a {type(data).__name__}, not a "
+                                 f"mapping; {allowed}")
             out.update(data)
             continue
         name, sep, value = item.partition("=")
         if not sep or not name.isidentifier():
             raise ValueError(f"-e {item!r}: expected VAR=VALUE with VAR a variable name "
                              "(letters, digits, _), or @FILE")
-        out[name] = yaml.safe_load(value) if value else ""
+        try:
+            out[name] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError as exc:
+            raise ValueError(f"-e {item!r}: the value of {name} is not valid YAML "
+                             f"({getattr(exc, 'problem', None) or exc}); allowed: a YAML value "
+                             "(quote a string that starts with [, {, * or &)") from exc
     return out
 
 
@@ -103,7 +118,7 @@ def _usage(msg: str) -> int:
 def run(args: argparse.Namespace, pool_options: dict[str, Any] | None = None) -> int:
     try:
         extra_vars = parse_extra_vars(args.extra_var)
-    except (ValueError, OSError, yaml.YAMLError) as exc:
+    except ValueError as exc:
         return _usage(str(exc))
     labels: dict[str, str] = {}
     for item in args.label:
@@ -142,7 +157,8 @@ def run(args: argparse.Namespace, pool_options: dict[str, Any] | None = None) ->
         close = sorted(n for n in index.jobs if args.job.split("-")[0] in n)[:8]
         return _usage(f"job {args.job!r} is not defined in "
                       f"{', '.join(p.name for p in projects)}"
-                      + (f"; similar: {', '.join(close)}" if close else ""))
+                      + (f"; similar: {', '.join(close)}" if close else "")
+                      + "; allowed: a job those projects define")
     branch = args.branch or project.branch()
     try:
         frozen: FrozenJob = freeze(index.jobs, args.job, branch, args.base_job, base_repo)
