@@ -28,20 +28,52 @@ def pytest_configure(config: pytest.Config) -> None:
                                                              given.items()))
 
 
-# The longest builds first, so that the two workers of --dist loadscope start them at once
-# and the shorter modules fill in around them.
+# The longest build first, alone on one worker (see pytest_xdist_make_scheduler), the other
+# modules on the other worker in this order; the molecule scenarios after them.
 LONGEST_FIRST = ("test_openstack_ceph.py", "test_ceph.py")
+ALONE = "test_openstack_ceph.py"
 # Last: the Kubernetes build needs its Go program set, which tools/test.sh starts building in
-# the background when the suite starts (the test waits for that build, or builds the set).
-LAST = ("test_kubernetes.py",)
+# the background when the suite starts (the test waits for that build, or builds the set);
+# then every role's molecule scenario (tests/e2e/test_molecule.py), which fills the worker
+# that does not run the longest build.
+LAST = ("test_kubernetes.py", "test_molecule.py")
 
 
 def order(item: pytest.Item) -> int:
     path = item.nodeid.split("::")[0]
-    if path.endswith(LAST):
-        return len(LONGEST_FIRST) + 1
+    for i, name in enumerate(LAST):
+        if path.endswith(name):
+            return len(LONGEST_FIRST) + 1 + i
     return next((i for i, name in enumerate(LONGEST_FIRST) if path.endswith(name)),
                 len(LONGEST_FIRST))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """--dist loadscope, with two changes: the scopes are handed out in the order above (not
+    largest first), and the worker that takes the longest build takes nothing else: xdist
+    would queue another scope behind it (on the critical path, while the other worker idles).
+    That worker is told to finish once it has it (an xdist worker runs its last queued test
+    only when it is told to finish or gets another), the other worker runs everything else."""
+    if config.getoption("dist", None) != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LongestAlone(LoadScopeScheduling):
+        def __init__(self, config: pytest.Config, log=None) -> None:
+            super().__init__(config, log)
+            config.option.loadscopereorder = False
+
+        def _reschedule(self, node) -> None:
+            alone = any(scope.split("::")[0].endswith(ALONE)
+                        for scope in self.assigned_work.get(node, {}))
+            if alone and len(self.nodes) > 1:
+                if not node.shutting_down:
+                    node.shutdown()
+                return
+            super()._reschedule(node)
+
+    return LongestAlone(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
