@@ -513,3 +513,25 @@ def test_only_container_nodes_get_the_container_options(tmp_path) -> None:  # ty
     assert wants.resolve() == tmp_path / "root/etc/systemd/system" / local.CGROUP_RW_UNIT
     assert "remount,bind,rw" in wants.read_text()
     pool._write_node_files(_state(), ordinary)  # again: the same files, no error
+
+
+def test_host_commands_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(system.HOST_COMMAND_TIMEOUT_VAR, "0.3")
+    with pytest.raises(system.HostCommandTimeout,
+                       match=r"host command 'sleep 5' did not finish within 0.3 s "
+                             r"\(CROSSGATE_HOST_COMMAND_TIMEOUT\); it was killed"):
+        system.run(["sleep", "5"])
+    # a caller that tolerates failure (teardown) gets a failed result that says why
+    proc = system.run(["sleep", "5"], check=False)
+    assert proc.returncode == 124 and "did not finish within 0.3 s" in proc.stderr
+    assert system.run(["true"]).returncode == 0
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "soon", "nan", "inf"])
+def test_host_command_bound_must_be_positive_seconds(monkeypatch: pytest.MonkeyPatch,
+                                                     raw: str) -> None:
+    monkeypatch.setenv(system.HOST_COMMAND_TIMEOUT_VAR, raw)
+    with pytest.raises(InvalidInput, match=rf"CROSSGATE_HOST_COMMAND_TIMEOUT: invalid value "
+                                           rf"'{raw}'; allowed: a number of seconds greater "
+                                           r"than 0"):
+        system.run(["true"])

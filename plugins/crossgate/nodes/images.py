@@ -25,6 +25,7 @@ from pathlib import Path
 
 from crossgate.locks import LockTimeout, acquire
 
+from . import system
 from .labels import RECIPES, Recipe
 from .model import NodeFailure, WaitTimeout
 
@@ -288,14 +289,10 @@ def customise(rootfs: Path, mirror: str, recipe: Recipe) -> None:
     (etc / "hostname").unlink(missing_ok=True)
     (etc / "machine-id").write_text("")
     (rootfs / "var/lib/dbus/machine-id").unlink(missing_ok=True)
-    subprocess.run(
-        ["systemctl", f"--root={rootfs}", "enable", "systemd-networkd.service", "ssh.service"],
-        check=True,
-        capture_output=True,
+    system.run(
+        ["systemctl", f"--root={rootfs}", "enable", "systemd-networkd.service", "ssh.service"]
     )
-    subprocess.run(
-        ["systemctl", f"--root={rootfs}", "mask", *MASKED_UNITS], check=True, capture_output=True
-    )
+    system.run(["systemctl", f"--root={rootfs}", "mask", *MASKED_UNITS])
     for deb in (rootfs / "var/cache/apt/archives").glob("*.deb"):
         deb.unlink()
 

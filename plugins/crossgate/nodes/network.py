@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-import subprocess
 from dataclasses import dataclass
+
+from crossgate.nodes import system
 
 SUPERNET = ipaddress.IPv4Network("10.240.0.0/12")
 HOST_OCTET = 1
@@ -134,17 +135,12 @@ RESOLV_CONF = (
 
 
 def host_links() -> set[str]:
-    out = subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True, check=True)
+    out = system.run(["ip", "-j", "link", "show"])
     return {link["ifname"] for link in json.loads(out.stdout or "[]")}
 
 
 def host_subnets() -> list[str]:
-    out = subprocess.run(
-        ["ip", "-j", "-4", "route", "show", "table", "all"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = system.run(["ip", "-j", "-4", "route", "show", "table", "all"])
     subnets = []
     for route in json.loads(out.stdout or "[]"):
         dst = route.get("dst", "")

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from . import system
 from .model import Node, WaitTimeout
 
 
@@ -18,11 +19,7 @@ def ensure_keypair(path: Path, comment: str) -> Path:
         tmp = path.with_name(path.name + ".tmp")
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + ".pub").unlink(missing_ok=True)
-        subprocess.run(
-            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(tmp)],
-            check=True,
-            capture_output=True,
-        )
+        system.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(tmp)])
         tmp.with_name(tmp.name + ".pub").rename(path.with_name(path.name + ".pub"))
         tmp.rename(path)
     return path

@@ -14,15 +14,49 @@ import subprocess
 import time
 from pathlib import Path
 
+from crossgate.nodes.model import InvalidInput, NodeFailure
 from crossgate.procs import alive, proc_start_time, reap
 
 __all__ = ["alive", "proc_start_time", "reap"]  # and everything defined below
 
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup/systemd"))
 
+# The bound of every host command run here (ip, iptables, mount, umount, ...): a command that
+# has not finished is killed and reported. The environment variable overrides the default.
+HOST_COMMAND_TIMEOUT_VAR = "CROSSGATE_HOST_COMMAND_TIMEOUT"
+HOST_COMMAND_TIMEOUT = 120.0
+
+
+class HostCommandTimeout(NodeFailure):
+    """A host command did not finish within its bound."""
+
+
+def host_command_timeout() -> float:
+    raw = os.environ.get(HOST_COMMAND_TIMEOUT_VAR)
+    if raw is None or raw == "":
+        return HOST_COMMAND_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise InvalidInput(HOST_COMMAND_TIMEOUT_VAR, raw, "a number of seconds greater than 0")
+    return value
+
 
 def run(argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, check=check)
+    """ARGV on the host, bounded by host_command_timeout(). Past the bound the command is
+    killed: with check, HostCommandTimeout names it; without, the result has returncode 124
+    and says so in stderr (the callers that tolerate a failure, such as teardown, go on)."""
+    bound = host_command_timeout()
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=bound)
+    except subprocess.TimeoutExpired:
+        said = (f"host command {' '.join(argv)!r} did not finish within {bound:g} s "
+                f"({HOST_COMMAND_TIMEOUT_VAR}); it was killed")
+        if check:
+            raise HostCommandTimeout(said) from None
+        return subprocess.CompletedProcess(argv, 124, "", said)
 
 
 # -- processes ------------------------------------------------------------------------------
