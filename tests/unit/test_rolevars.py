@@ -113,3 +113,18 @@ def test_stale_file_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[st
     text = (role / rolevars.OUTPUT).read_text()
     assert "      - say_hello_name\n" in text and "      - say_hello_out\n" in text
     assert rolevars.main([str(tmp_path)]) == 0
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--wirte"], "option '--wirte' is not allowed; allowed: --write, and a ROOT folder"),
+    (["a", "b"], "ROOT: 2 folders given (a, b); allowed: one"),
+    (["/nonexistent-root"], "ROOT: '/nonexistent-root' is not a folder; allowed: the "
+                            "repository's folder"),
+])
+def test_generators_refuse_arguments_they_do_not_take(
+        argv: list[str], said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from crossgate.config import variants
+
+    for name, module in (("rolevars", rolevars), ("variants", variants)):
+        assert module.main(argv) == 2
+        assert capsys.readouterr().err == f"crossgate {name}: {said}\n"

@@ -34,6 +34,8 @@ from typing import Any
 
 import yaml
 
+from crossgate.config.generated import UsageError, parse_args
+
 OUTPUT = "tasks/known-variables.yaml"
 SET_FACT = ("ansible.builtin.set_fact", "set_fact")
 HEADER = """\
@@ -167,10 +169,11 @@ def generate(root: Path) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    write = "--write" in args
-    rest = [a for a in args if a != "--write"]
-    root = Path(rest[0] if rest else ".")
+    try:
+        write, root = parse_args(list(sys.argv[1:] if argv is None else argv))
+    except UsageError as exc:
+        print(f"crossgate rolevars: {exc}", file=sys.stderr)
+        return 2
     try:
         files = generate(root)
     except RoleVarsError as exc:

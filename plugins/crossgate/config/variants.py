@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from crossgate.config.generated import UsageError, parse_args
+
 OUTPUT = "zuul.d/kubernetes-variants.yaml"
 PINS = "roles/deploy-kubernetes/files/programs.yaml"
 OPENSTACK_VARS = "roles/deploy-openstack/vars/main.yaml"
@@ -124,10 +126,11 @@ def generate(root: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    write = "--write" in args
-    rest = [a for a in args if a != "--write"]
-    root = Path(rest[0] if rest else ".")
+    try:
+        write, root = parse_args(list(sys.argv[1:] if argv is None else argv))
+    except UsageError as exc:
+        print(f"crossgate variants: {exc}", file=sys.stderr)
+        return 2
     try:
         text = generate(root)
     except VariantError as exc:
