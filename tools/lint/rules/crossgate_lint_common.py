@@ -90,6 +90,15 @@ def module_name(action: str) -> str:
     return action
 
 
+def module_call(action: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(module short name, its arguments) of a task's normalized action; None for a block
+    (its tasks are matched one by one)."""
+    module = module_name(str(action.get("__ansible_module_original__", "")))
+    if module == "block/always/rescue":
+        return None
+    return module, {k: v for k, v in action.items() if not k.startswith("__")}
+
+
 _POSITION_STEP = re.compile(r"\.?(?P<key>[A-Za-z_]+)?\[(?P<index>\d+)\]")
 
 

@@ -50,7 +50,7 @@ from crossgate_lint_common import (
     ancestors,
     expression_names,
     is_templated,
-    module_name,
+    module_call,
     template_names,
 )
 
@@ -138,15 +138,14 @@ class NoLogSecretRule(AnsibleLintRule):
     version_changed = "0.1.0"
 
     def matchtask(self, task: Task, file: Lintable | None = None) -> list[MatchError]:
-        action = task["action"]
-        module = module_name(str(action.get("__ansible_module_original__", "")))
-        if module == "block/always/rescue":
+        call = module_call(task["action"])
+        if call is None:
             return []
+        module, args = call
         raw = task.raw_task
         data = file.data if file is not None else None
         if hidden(raw, ancestors(data, task.position)):
             return []
-        args = {k: v for k, v in action.items() if not k.startswith("__")}
         names = secret_names(raw, module, args)
         if not names:
             return []

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from ansiblelint.rules import AnsibleLintRule
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crossgate_lint_common import from_variable, module_name, template_names
+from crossgate_lint_common import from_variable, module_call, template_names
 
 sys.path.pop(0)
 
@@ -288,11 +288,10 @@ class WaitBoundFromVariableRule(AnsibleLintRule):
     version_changed = "0.1.0"
 
     def matchtask(self, task: Task, file: Lintable | None = None) -> list[MatchError]:
-        action = task["action"]
-        module = module_name(str(action.get("__ansible_module_original__", "")))
-        if module == "block/always/rescue":
+        call = module_call(task["action"])
+        if call is None:
             return []
-        args = {k: v for k, v in action.items() if not k.startswith("__")}
+        module, args = call
         return [
             self.create_matcherror(
                 message=f"{why}: {HOW}", lineno=task.line, filename=file,
