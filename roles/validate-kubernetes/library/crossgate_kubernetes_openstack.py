@@ -121,6 +121,16 @@ def eval_node_server(name: str, seen: dict, server: dict | None) -> tuple[str, s
     return "pass", "", ev
 
 
+def rbd_read(rbd: dict, ev: dict, problems: list[str]) -> bool:
+    """The RBD side of a chain: kept as evidence; True when its image was read, else its error
+    is one of the problems."""
+    ev["rbd"] = rbd
+    if rbd.get("error"):
+        problems.append(f"RBD image {rbd.get('pool')}/{rbd.get('image')}: {rbd['error']}")
+        return False
+    return True
+
+
 def eval_chain(vol: dict, volume: dict | None, rbd: dict | None) -> tuple[str, str, dict]:
     """pvc-cinder-rbd: claim -> Cinder volume -> RBD image (rbd None: not in Ceph)."""
     ev = {"pvc": f"{vol.get('namespace')}/{vol.get('pvc')}", "pv": vol.get("pv"),
@@ -138,13 +148,10 @@ def eval_chain(vol: dict, volume: dict | None, rbd: dict | None) -> tuple[str, s
     if volume.get("size") != vol.get("size_gb"):
         problems.append(f"Cinder size {volume.get('size')} GiB, Kubernetes shows "
                         f"{vol.get('size_gb')} GiB")
-    if rbd is not None:
-        ev["rbd"] = rbd
-        if rbd.get("error"):
-            problems.append(f"RBD image {rbd.get('pool')}/{rbd.get('image')}: {rbd['error']}")
-        elif rbd.get("size") != (volume.get("size") or 0) * GIB:
-            problems.append(f"RBD image {rbd.get('pool')}/{rbd.get('image')} has "
-                            f"{rbd.get('size')} bytes, not {volume.get('size')} GiB")
+    if rbd is not None and rbd_read(rbd, ev, problems) \
+            and rbd.get("size") != (volume.get("size") or 0) * GIB:
+        problems.append(f"RBD image {rbd.get('pool')}/{rbd.get('image')} has "
+                        f"{rbd.get('size')} bytes, not {volume.get('size')} GiB")
     if problems:
         return "fail", "; ".join(problems), ev
     return "pass", "", ev
@@ -175,14 +182,11 @@ def eval_snapshot_chain(snap: dict, vol: dict, snapshot: dict | None,
     if snap.get("size_gb") and snapshot.get("size") != snap.get("size_gb"):
         problems.append(f"Cinder snapshot size {snapshot.get('size')} GiB, Kubernetes shows "
                         f"{snap.get('size_gb')} GiB")
-    if rbd is not None:
-        ev["rbd"] = rbd
-        want = f"snapshot-{snapshot.get('id')}"
-        if rbd.get("error"):
-            problems.append(f"RBD image {rbd.get('pool')}/{rbd.get('image')}: {rbd['error']}")
-        elif want not in (rbd.get("snapshots") or []):
-            problems.append(f"RBD image {rbd.get('pool')}/{rbd.get('image')} has no snapshot "
-                            f"{want} (it has {', '.join(rbd.get('snapshots') or []) or 'none'})")
+    want = f"snapshot-{snapshot.get('id')}"
+    if rbd is not None and rbd_read(rbd, ev, problems) \
+            and want not in (rbd.get("snapshots") or []):
+        problems.append(f"RBD image {rbd.get('pool')}/{rbd.get('image')} has no snapshot "
+                        f"{want} (it has {', '.join(rbd.get('snapshots') or []) or 'none'})")
     if problems:
         return "fail", "; ".join(problems), ev
     return "pass", "", ev
