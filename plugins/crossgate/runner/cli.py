@@ -235,9 +235,11 @@ def _execute(args: argparse.Namespace, frozen: FrozenJob, nodeset: Any, projects
     from crossgate.nodes import DEFAULT_STATE_ROOT
     pool_dir = DEFAULT_STATE_ROOT / pool_name
     pool_is_new = not pool_dir.exists()
-    build = executor.execute()
-    if pool_is_new and args.provider == "local":
-        _forget_pool(pool_dir, build_dir)
+    try:
+        build = executor.execute()
+    finally:  # also when the build ends by an exception: the pool's nodes are down by then
+        if pool_is_new and args.provider == "local":
+            _forget_pool(pool_dir, build_dir)
     print(f"crossgate run: {args.job}: {build.result}; console log "
           f"{build_dir / 'work' / 'logs' / 'job-output.txt'}; build {build_dir}")
     return EXIT_SUCCESS if build.result == "SUCCESS" else EXIT_FAILED
