@@ -492,3 +492,48 @@ def test_module_documentation_matches_argument_spec(name: str) -> None:
     assert sorted(docs) == sorted(code)
     for option, want in code.items():
         assert docs[option] == want, f"{name}: option {option!r}"
+
+
+class _Image:
+    id = "img-1"
+    status = "active"
+
+
+class _ImageAPI:
+    """The image proxy of an openstacksdk connection, failing at one step."""
+
+    def __init__(self, fail_at: str | None) -> None:
+        self.fail_at = fail_at
+        self.data = b""
+
+    def get_endpoint(self) -> str:
+        return "http://controller:9292"
+
+    def create_image(self, name: str, data: bytes, **_: Any) -> _Image:
+        if self.fail_at == "upload":
+            raise ConnectionError("Connection aborted.")
+        self.data = data
+        return _Image()
+
+    def download_image(self, image: _Image) -> bytes:
+        if self.fail_at == "download":
+            raise ConnectionError("Connection refused")
+        return self.data
+
+    def delete_image(self, image: _Image, ignore_missing: bool) -> None:
+        if self.fail_at == "delete":
+            raise ConnectionError("Connection refused")
+
+
+@pytest.mark.parametrize(("fail_at", "why"), [
+    (None, None),
+    ("upload", "upload failed at the image API http://controller:9292: Connection aborted."),
+    ("download", "download failed at the image API http://controller:9292: Connection refused"),
+    ("delete", "delete failed at the image API http://controller:9292: Connection refused"),
+])
+def test_image_roundtrip_names_the_image_api_and_the_step_that_failed(
+        fail_at: str | None, why: str | None) -> None:
+    api = modload.module("crossgate_openstack_api", ROLE)
+    conn = type("Conn", (), {"image": _ImageAPI(fail_at)})()
+    rec = api.image_roundtrip(conn, 64, "controller")
+    assert (rec["status"], rec.get("reason")) == ("pass" if why is None else "fail", why)

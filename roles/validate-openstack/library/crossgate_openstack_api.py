@@ -146,15 +146,25 @@ def image_roundtrip(conn, size, node):
         read = hashlib.sha256(body).hexdigest()
         steps.append({"step": "download", "bytes": len(body)})
     except Exception as exc:
-        error = f"{steps[-1]['step'] if steps else 'upload'} failed: {str(exc)[:300]}"
+        step = "download" if steps else "upload"
+        error = f"{step} failed at the image API {image_api(conn)}: {str(exc)[:300]}"
     finally:
         if image is not None:
             try:
                 conn.image.delete_image(image, ignore_missing=True)
                 steps.append({"step": "delete"})
             except Exception as exc:
-                error = error or f"delete failed: {str(exc)[:300]}"
+                error = error or (f"delete failed at the image API {image_api(conn)}: "
+                                  f"{str(exc)[:300]}")
     return image_record(node, written, read, size, started, steps, error)
+
+
+def image_api(conn):
+    """The image API's URL from the catalog, for a failure to name the service it hit."""
+    try:
+        return conn.image.get_endpoint() or "(none in the catalog)"
+    except Exception as exc:  # the catalog itself may be what failed
+        return f"(its URL unknown: {str(exc)[:100]})"
 
 
 def check_network(conn, contract, node):
