@@ -60,6 +60,27 @@ case ",$envs," in
         ) &
         ;;
 esac
+# The baked images of the e2e builds (the OpenStack-on-Ceph one first: the longest e2e test
+# starts with it) are built in the background too, while the linters and unit tests run: much
+# of a bake is waiting for downloads (the host mirror's packages and wheels). The tests find
+# them built, or wait for the build (one per image at a time). Output: build/images.log.
+case ",$envs," in
+    *,e2e,*)
+        : >build/images.log
+        (
+            for label in crossgate-openstack-ceph-bookworm crossgate-ceph-bookworm; do
+                start=$SECONDS
+                if .venv/bin/crossgate nodes image "$label" --build-root build/images \
+                        >>build/images.log 2>&1; then
+                    echo "test.sh: image $label ready in $((SECONDS - start)) s (background)"
+                else
+                    echo "test.sh: image $label failed after $((SECONDS - start)) s;" \
+                        "see build/images.log (the tests that need it build it again)"
+                fi
+            done
+        ) &
+        ;;
+esac
 rc=0
 .venv/bin/tox -e "$envs" "$@" || rc=$?
 wait  # a background build outlives no run
