@@ -226,14 +226,21 @@ class TestOpenStackOnCeph:
         assert len(interop) == 78, sorted(interop)
         assert not [c for c, r in interop.items() if r["status"] == "fail"], [
             (c, r.get("reason")) for c, r in interop.items() if r["status"] == "fail"]
+        # one test per capability ran (validate_interop_tests_per_capability: 1): a skip is
+        # one of those the whole list gives, with its reason; the capabilities whose tests are
+        # all flagged are skips either way
         skipped = {c: r["reason"] for c, r in interop.items() if r["status"] == "skip"}
-        assert set(skipped) == set(INTEROP_SKIPS), skipped
-        for capability, why in INTEROP_SKIPS.items():
-            assert why in skipped[capability], (capability, skipped[capability])
+        assert set(skipped) <= set(INTEROP_SKIPS), skipped
+        assert {"compute-servers-resize", "identity-v3-list-projects"} <= set(skipped), skipped
+        for capability, why in skipped.items():
+            assert INTEROP_SKIPS[capability] in why, (capability, why)
+        ran = [t for r in interop.values() for t in r["evidence"]["passed"]]
+        assert 60 <= len(ran) <= 76, len(ran)
         for capability in ("objectstore-temp-url-get", "objectstore-temp-url-put",
                            "objectstore-account-quotas", "volumes-v3-upload"):
             evidence = interop[capability]["evidence"]
             assert evidence["passed"] and not evidence["failed"], (capability, evidence)
+            assert evidence["per_capability"] == 1 or "not_sampled" not in evidence
         interop_logs = logs / "controller/interop"
         assert (interop_logs / "results.subunit").stat().st_size > 0
         assert re.search(r"^Totals$", (interop_logs / "stestr-last.txt").read_text(), re.M)

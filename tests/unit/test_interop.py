@@ -132,7 +132,7 @@ def uuid(digit: str) -> str:
 U1, U2, U3, U4 = (uuid(d) for d in "1234")
 
 
-def small_listing() -> dict:
+def small_listing(per_capability: int = 0) -> dict:
     g = {"metadata": {"id": "t"}, "platforms": {"P": {"components": [{"name": "c"}]}},
          "components": {"c": {"capabilities": {"required": ["a", "b", "f"]}}},
          "capabilities": {
@@ -144,7 +144,7 @@ def small_listing() -> dict:
              "f": {"project": "nova", "tests": {
                  "t.F.test_flagged": {"idempotent_id": f"id-{U4}",
                                       "flagged": {"reason": "needs two users"}}}}}}
-    return ci.test_list(ci.load(json.dumps(g)), "P")
+    return ci.test_list(ci.load(json.dumps(g)), "P", per_capability=per_capability)
 
 
 @pytest.mark.parametrize("results, verdicts, words", [
@@ -186,7 +186,7 @@ def test_a_class_whose_set_up_was_skipped_or_failed_gives_its_tests_that_outcome
     assert got["b"]["evidence"]["failed"] == [{"test": "t.B.test_three",
                                                 "traceback": "Traceback: no quotas"}]
     assert ci.summary(listing, res) == {"tests": 3, "passed": 0, "failed": 1, "skipped": 2,
-                                        "not_run": 0, "flagged": 1}
+                                        "not_run": 0, "flagged": 1, "not_sampled": 0}
 
 
 def test_summary_counts() -> None:
@@ -194,7 +194,29 @@ def test_summary_counts() -> None:
     res = ci.outcomes([result("t.A.test_one", U1, "success"),
                        result("t.A.test_two", U2, "fail", "x")])
     assert ci.summary(listing, res) == {"tests": 3, "passed": 1, "failed": 1, "skipped": 0,
-                                        "not_run": 1, "flagged": 1}
+                                        "not_run": 1, "flagged": 1, "not_sampled": 0}
+
+
+def test_one_test_per_capability_runs_the_first_and_judges_by_it() -> None:
+    listing = small_listing(per_capability=1)
+    assert listing["include"] == [f"id-{U1}", f"id-{U3}"]
+    res = ci.outcomes([result("t.A.test_one", U1, "success"),
+                       result("t.B.test_three", U3, "success")])
+    got = ci.capability_verdicts(listing, res)
+    # test_two was not sampled: not a test "not run" that fails the capability
+    assert {k: v["status"] for k, v in got.items()} == {"a": "pass", "b": "pass", "f": "skip"}
+    assert got["a"]["evidence"]["not_sampled"] == ["t.A.test_two"]
+    assert got["a"]["evidence"]["per_capability"] == 1
+    assert "not_sampled" not in got["b"]["evidence"]
+    assert ci.summary(listing, res) == {"tests": 2, "passed": 2, "failed": 0, "skipped": 0,
+                                        "not_run": 0, "flagged": 1, "not_sampled": 1}
+
+
+@pytest.mark.parametrize("bad", [-1, True, "1"])
+def test_tests_per_capability_must_be_a_count(bad: object) -> None:
+    with pytest.raises(ci.GuidelineError, match=r"tests per capability .* is not allowed; "
+                                                r"allowed: 0 \(every test\) or more"):
+        small_listing(per_capability=bad)  # type: ignore[arg-type]
 
 
 tc = modload.module("crossgate_interop_tempest_conf", "validate-interop")

@@ -28,6 +28,13 @@ options:
     type: list
     elements: str
     default: [required]
+  tests_per_capability:
+    description:
+      - With N > 0, only the first N tests (by name) of each capability that are not flagged
+        run; a capability is judged by them, and its record lists the others as not sampled.
+        0 runs every test.
+    type: int
+    default: 0
   dest:
     description: Folder on the node for C(include-list.txt) and C(listing.json).
     type: path
@@ -101,6 +108,7 @@ def main():
             guideline=dict(type="path", required=True),
             target=dict(type="str", required=True),
             statuses=dict(type="list", elements="str", default=["required"]),
+            tests_per_capability=dict(type="int", default=0),
             dest=dict(type="path", required=True),
         ),
         supports_check_mode=True,
@@ -113,7 +121,8 @@ def main():
     except OSError as exc:
         module.fail_json(msg=f"guideline: cannot read {p['guideline']}: {exc.strerror}")
     try:
-        listing = test_list(load(text, source), p["target"], source, tuple(p["statuses"]))
+        listing = test_list(load(text, source), p["target"], source, tuple(p["statuses"]),
+                            p["tests_per_capability"])
     except GuidelineError as exc:
         module.fail_json(msg=str(exc))
     include = os.path.join(p["dest"], "include-list.txt")

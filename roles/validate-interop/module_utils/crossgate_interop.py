@@ -75,16 +75,22 @@ def _target(data, target, source):
     return kind, found
 
 
-def test_list(data, target, source="guideline", statuses=("required",)):
+def test_list(data, target, source="guideline", statuses=("required",), per_capability=0):
     """What to run for ``target``: its capabilities with their tests, and the include list.
 
     Returns a dict with ``guideline``, ``target``, ``requires`` (the platform components an
     add-on needs from another guideline), ``capabilities`` (name -> status, project,
-    description, tests: name, id, aliases, flagged reason or None), ``include`` (one regular
-    expression per test to run) and ``excluded`` (flagged tests with their reasons)."""
+    description, tests: name, id, aliases, flagged reason or None, sampled_out), ``include``
+    (one regular expression per test to run), ``excluded`` (flagged tests with their reasons)
+    and ``per_capability``. With ``per_capability`` N > 0 only the first N tests (by name) of
+    each capability that are not flagged run; the others are marked sampled_out."""
     for status in statuses:
         if status not in STATUSES:
             raise GuidelineError(f"capability status {status!r} is not one of {list(STATUSES)}")
+    if not isinstance(per_capability, int) or isinstance(per_capability, bool) \
+            or per_capability < 0:
+        raise GuidelineError(f"tests per capability {per_capability!r} is not allowed; "
+                             "allowed: 0 (every test) or more")
     gid = guideline_id(data, source)
     kind, tgt = _target(data, target, source)
     capabilities = {}
@@ -108,18 +114,25 @@ def test_list(data, target, source="guideline", statuses=("required",)):
                 capabilities[cap] = _capability(data, cap, status, source)
     include, excluded, seen = [], [], {}
     for cap, c in sorted(capabilities.items()):
+        kept = 0
         for t in c["tests"]:
+            t["sampled_out"] = False
             if t["flagged"]:
                 excluded.append({"test": t["name"], "id": t["id"], "capability": cap,
                                  "reason": t["flagged"]})
                 continue
+            if per_capability and kept >= per_capability:
+                t["sampled_out"] = True
+                continue
+            kept += 1
             if t["id"] in seen:
                 continue
             seen[t["id"]] = cap
             include.append(f"id-{t['id']}")
     return {"guideline": gid, "target": target,
             "requires": tgt.get("required_platform_components", []),
-            "capabilities": capabilities, "include": include, "excluded": excluded}
+            "capabilities": capabilities, "include": include, "excluded": excluded,
+            "per_capability": per_capability}
 
 
 def _capability(data, cap, status, source):
@@ -199,7 +212,7 @@ def capability_verdicts(listing, results, max_detail=4000):
     reasons given). Flagged tests do not count."""
     verdicts = {}
     for cap, c in sorted(listing["capabilities"].items()):
-        counted = [t for t in c["tests"] if not t["flagged"]]
+        counted = [t for t in c["tests"] if not t["flagged"] and not t.get("sampled_out")]
         passed, failed, skipped, missing = [], [], [], []
         for t in counted:
             got = result_of(t, results)
@@ -215,6 +228,10 @@ def capability_verdicts(listing, results, max_detail=4000):
                     "failed": failed, "skipped": skipped, "not_run": missing,
                     "flagged": [{"test": t["name"], "reason": t["flagged"]}
                                 for t in c["tests"] if t["flagged"]]}
+        sampled_out = [t["name"] for t in c["tests"] if t.get("sampled_out")]
+        if sampled_out:
+            evidence["not_sampled"] = sampled_out
+            evidence["per_capability"] = listing.get("per_capability", 0)
         if not counted:
             verdict, reason = "skip", "every test of the capability is flagged"
         elif failed or missing:
@@ -242,7 +259,9 @@ def capability_verdicts(listing, results, max_detail=4000):
 def summary(listing, results):
     """Counts for the report: tests listed, and of those passed, failed, skipped, not run."""
     counted = {t["id"]: t for c in listing["capabilities"].values() for t in c["tests"]
-               if not t["flagged"]}
+               if not t["flagged"] and not t.get("sampled_out")}
+    sampled_out = {t["id"] for c in listing["capabilities"].values() for t in c["tests"]
+                   if t.get("sampled_out")} - set(counted)
     by = {"pass": 0, "fail": 0, "skip": 0}
     not_run = 0
     for t in counted.values():
@@ -252,7 +271,8 @@ def summary(listing, results):
         else:
             by[got["status"]] += 1
     return {"tests": len(counted), "passed": by["pass"], "failed": by["fail"],
-            "skipped": by["skip"], "not_run": not_run, "flagged": len(listing["excluded"])}
+            "skipped": by["skip"], "not_run": not_run, "flagged": len(listing["excluded"]),
+            "not_sampled": len(sampled_out)}
 
 
 LAYER = "interop"
