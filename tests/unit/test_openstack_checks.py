@@ -499,6 +499,20 @@ class _Image:
     status = "active"
 
 
+class _Catalog:
+    def url_for(self, service_type: str, interface: str) -> str:
+        assert (service_type, interface) == ("image", "public")
+        return "http://controller:9292"
+
+
+class _Session:
+    """The session of an openstacksdk connection: its token's catalog names the image API."""
+
+    def __init__(self) -> None:
+        access = type("Access", (), {"service_catalog": _Catalog()})()
+        self.auth = type("Auth", (), {"get_access": lambda _self, _session: access})()
+
+
 class _ImageAPI:
     """The image proxy of an openstacksdk connection, failing at one step."""
 
@@ -506,8 +520,9 @@ class _ImageAPI:
         self.fail_at = fail_at
         self.data = b""
 
-    def get_endpoint(self) -> str:
-        return "http://controller:9292"
+    def get_endpoint(self) -> str:  # what the API's version discovery gives: not used
+        raise ConnectionError("The image service exists but does not have any supported "
+                              "versions.")
 
     def create_image(self, name: str, data: bytes, **_: Any) -> _Image:
         if self.fail_at == "upload":
@@ -534,6 +549,6 @@ class _ImageAPI:
 def test_image_roundtrip_names_the_image_api_and_the_step_that_failed(
         fail_at: str | None, why: str | None) -> None:
     api = modload.module("crossgate_openstack_api", ROLE)
-    conn = type("Conn", (), {"image": _ImageAPI(fail_at)})()
+    conn = type("Conn", (), {"image": _ImageAPI(fail_at), "session": _Session()})()
     rec = api.image_roundtrip(conn, 64, "controller")
     assert (rec["status"], rec.get("reason")) == ("pass" if why is None else "fail", why)
