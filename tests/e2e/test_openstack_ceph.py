@@ -286,6 +286,29 @@ class TestOpenStackOnCeph:
         assert re.search(r"BROKEN LINK volume-type: kubernetes checks failed on k8s1: claim "
                          r"crossgate-volume is Pending: .*Volume type with name "
                          r"crossgate-no-such-type could not be found", console)
+        # glance-api restarted while validate-openstack ran: the validation, started while
+        # glance answered (its endpoint check passed), failed its image round trip naming the
+        # image API and the step the restart cut, and nothing else; glance answered again
+        assert "PLAYBOOK END: post playbook example/openstack-ceph/playbooks/" \
+               "service-unhealthy.yaml: OK" in console
+        restarted = re.search(r"SERVICE RESTARTED: openstack checks failed on controller: (.*)",
+                              console)
+        assert restarted and re.fullmatch(
+            r"image-roundtrip: (upload|download) failed at the image API http://\S+:9292\S*: .*",
+            restarted.group(1).strip().rstrip('"')), restarted
+        # a service that never became healthy failed deploy-openstack's wait after its bound,
+        # naming it, its unit's state and its log
+        assert re.search(r"UNHEALTHY SERVICE: after 20 s \(deploy_openstack_wait_timeout\): "
+                         r"glance \(http://\S+:9292/?\) did not answer \(.*\); its unit "
+                         r"crossgate-glance-api is active \(running\) after \d+ restarts, last "
+                         r"result success; its log: journalctl -u crossgate-glance-api on "
+                         r"controller", console), re.findall(r"UNHEALTHY SERVICE.*", console)
+        # and validate-openstack, meanwhile, named the image API in its failed checks
+        down = re.search(r"SERVICE DOWN: openstack checks failed on controller: (.*)", console)
+        assert down and re.search(r"endpoint:image: image at http://\S+:9292 did not answer",
+                                  down.group(1)), down
+        assert re.search(r"image-roundtrip: upload failed at the image API http://\S+:9292",
+                         down.group(1)), down.group(1)
         # a second deploy of every layer changed nothing
         recaps = recaps_of(console, "redeploy.yaml")
         assert set(recaps) == {"controller", "compute1", "compute2", *K8S_NODES}, recaps
