@@ -1,8 +1,8 @@
 #!/bin/bash
 # The test command: set up, then run the tox environments of the suite:
 # linters, py3 (unit and config tests), e2e (real local nodes; needs root; it
-# includes every role's molecule scenario, tests/e2e/test_molecule.py, run on the
-# worker that does not run the longest build) and zuul (crossgate's jobs in a real
+# includes every role's molecule scenario, tests/e2e/test_molecule.py, shared by
+# its two workers after the other e2e tests) and zuul (crossgate's jobs in a real
 # Zuul started on this machine, compared with crossgate run; needs root;
 # docs/zuul.rst). `tox -e molecule` runs the scenarios alone (tools/molecule.sh).
 #

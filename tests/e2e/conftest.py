@@ -32,6 +32,8 @@ def pytest_configure(config: pytest.Config) -> None:
 # modules on the other worker in this order; the molecule scenarios after them.
 LONGEST_FIRST = ("test_openstack_ceph.py", "test_ceph.py")
 ALONE = "test_openstack_ceph.py"
+# Each test of this module is a scope of its own (see pytest_xdist_make_scheduler).
+SHARED = "test_molecule.py"
 # Last: the Kubernetes build needs its Go program set, which tools/test.sh starts building in
 # the background when the suite starts (the test waits for that build, or builds the set);
 # then every role's molecule scenario (tests/e2e/test_molecule.py), which fills the worker
@@ -50,11 +52,15 @@ def order(item: pytest.Item) -> int:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """--dist loadscope, with two changes: the scopes are handed out in the order above (not
-    largest first), and the worker that takes the longest build takes nothing else: xdist
-    would queue another scope behind it (on the critical path, while the other worker idles).
-    That worker is told to finish once it has it (an xdist worker runs its last queued test
-    only when it is told to finish or gets another), the other worker runs everything else."""
+    """--dist loadscope, with three changes:
+
+    - the scopes are handed out in the order above (xdist would put the largest first);
+    - the worker that takes the longest build takes nothing else until the build's first
+      test is done (xdist would queue another scope behind it, on the critical path, while the
+      other worker idles); the class has a second test, so that the worker runs the first at
+      once (an xdist worker holds its last queued test until it gets another or is told to
+      finish); then it takes what is left like the other worker;
+    - each molecule scenario is a scope of its own, so both workers share them at the end."""
     if config.getoption("dist", None) != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -64,13 +70,16 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             super().__init__(config, log)
             config.option.loadscopereorder = False
 
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.split("::")[0].endswith(SHARED):
+                return nodeid
+            return super()._split_scope(nodeid)
+
         def _reschedule(self, node) -> None:
-            alone = any(scope.split("::")[0].endswith(ALONE)
-                        for scope in self.assigned_work.get(node, {}))
-            if alone and len(self.nodes) > 1:
-                if not node.shutting_down:
-                    node.shutdown()
-                return
+            for scope, tests in self.assigned_work.get(node, {}).items():
+                if scope.split("::")[0].endswith(ALONE) and \
+                        list(tests.values()).count(False) > 1 and len(self.nodes) > 1:
+                    return
             super()._reschedule(node)
 
     return LongestAlone(config, log)
