@@ -28,16 +28,15 @@ def pytest_configure(config: pytest.Config) -> None:
                                                              given.items()))
 
 
-# The longest build first, alone on one worker (see pytest_xdist_make_scheduler), the other
-# modules on the other worker in this order; the molecule scenarios after them.
+# The longest build first, alone on one worker until it is done (see
+# pytest_xdist_make_scheduler), the other modules in this order; the molecule scenarios last.
 LONGEST_FIRST = ("test_openstack_ceph.py", "test_ceph.py")
-ALONE = "test_openstack_ceph.py"
+ALONE = LONGEST_FIRST[0]
 # Each test of this module is a scope of its own (see pytest_xdist_make_scheduler).
 SHARED = "test_molecule.py"
 # Last: the Kubernetes build needs its Go program set, which tools/test.sh starts building in
 # the background when the suite starts (the test waits for that build, or builds the set);
-# then every role's molecule scenario (tests/e2e/test_molecule.py), which fills the worker
-# that does not run the longest build.
+# then every role's molecule scenario (tests/e2e/test_molecule.py), shared by both workers.
 LAST = ("test_kubernetes.py", "test_molecule.py")
 
 
